@@ -30,7 +30,7 @@ class Ground(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    code: str  # stable, e.g. XUAR_PLACE, XUAR_POSTCODE, XPCC_UNIT, ENTITY_LIST_MATCH, SANCTIONS_MATCH
+    code: str  # stable: XUAR_PLACE, XPCC_UNIT, ENTITY_LIST_MATCH, SANCTIONS_MATCH, ...
     severity: Severity
     path: str  # JSON path of the manifest node
     message: str

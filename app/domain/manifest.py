@@ -74,7 +74,9 @@ class InputNode:
 def iter_inputs(manifest: Manifest) -> Iterator[InputNode]:
     """Every input of every line at every tier, depth first, in manifest order."""
 
-    def walk(prefix: str, line_index: int, tier: int, inputs: tuple[Input, ...]) -> Iterator[InputNode]:
+    def walk(
+        prefix: str, line_index: int, tier: int, inputs: tuple[Input, ...]
+    ) -> Iterator[InputNode]:
         for i, item in enumerate(inputs):
             path = f"{prefix}.inputs[{i}]"
             yield InputNode(path=path, line_index=line_index, tier=tier, input=item)

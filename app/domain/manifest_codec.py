@@ -70,7 +70,9 @@ def line_from_dict(data: Mapping[str, Any]) -> Line:
 
 def manifest_from_dict(data: Mapping[str, Any]) -> Manifest:
     entry = data.get("entry_date")
-    entry_date = entry if isinstance(entry, date) else (date.fromisoformat(entry) if entry else None)
+    entry_date = (
+        entry if isinstance(entry, date) else (date.fromisoformat(entry) if entry else None)
+    )
     return Manifest(
         reference=str(data["reference"]),
         importer=str(data["importer"]),
