@@ -1,0 +1,73 @@
+"""FastAPI dependencies: database session, the assessor, the authenticated caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from app.errors import Forbidden, Unauthorized
+from app.services.assessor import Assessor
+from app.services.keys import authenticate
+from app.services.principal import Principal, Role
+from app.settings import Settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    # Services own commits; this only guarantees the session is closed (rolling back
+    # anything left uncommitted by a failed request).
+    session: Session = request.app.state.sessionmaker()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def get_assessor(request: Request) -> Assessor:
+    assessor: Assessor = request.app.state.assessor
+    return assessor
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+AssessorDep = Annotated[Assessor, Depends(get_assessor)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+_bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
+
+
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized(
+            "send the API key as `Authorization: Bearer <key>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    principal = authenticate(session, credentials.credentials)
+    request.state.key_id = principal.key_prefix
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
+    """Dependency factory: the caller must hold one of `roles`."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise Forbidden(f"this endpoint needs one of the roles: {allowed}")
+        return principal
+
+    return check

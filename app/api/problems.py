@@ -1,0 +1,123 @@
+"""Render every error as application/problem+json (RFC 9457)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import AppError
+from app.logs import get_logger
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = get_logger("app.errors")
+
+
+def problem_response(
+    status: int,
+    type_: str,
+    title: str,
+    detail: str,
+    request: Request | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"urn:uflpa:problem:{type_}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+        request_id = getattr(request.state, "request_id", None)
+        if request_id:
+            body["request_id"] = request_id
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def json_path(loc: Sequence[int | str]) -> str:
+    """('body', 'lines', 0, 'hts_code') -> 'lines[0].hts_code'."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "form"):
+        parts = parts[1:]
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).startswith(("function-after", "function-before", "function-wrap")):
+            continue  # pydantic validator frames are not fields
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "body"
+
+
+def _validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    result = []
+    for err in errors:
+        reason = str(err.get("msg", "invalid"))
+        reason = reason.removeprefix("Value error, ")
+        result.append({"field": json_path(err.get("loc", ())), "reason": reason})
+    return result
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    headers = exc.extra.pop("headers", None)
+    return problem_response(
+        type(exc).status, type(exc).type, type(exc).title, exc.detail, request, headers, **exc.extra
+    )
+
+
+async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem_response(
+            400,
+            "malformed-json",
+            "Body is not valid JSON",
+            "the request body could not be parsed as JSON",
+            request,
+        )
+    return problem_response(
+        422,
+        "validation-error",
+        "The request is not valid",
+        f"{len(errors)} field(s) failed validation",
+        request,
+        errors=_validation_errors(errors),
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}.get(
+        exc.status_code, "http-error"
+    )
+    return problem_response(
+        exc.status_code, slug, str(exc.detail), str(exc.detail), request, dict(exc.headers or {})
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled_error", path=request.url.path, exc_info=exc)
+    return problem_response(
+        500,
+        "internal-error",
+        "Internal error",
+        "an unexpected error occurred; it has been logged",
+        request,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

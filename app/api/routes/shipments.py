@@ -1,0 +1,80 @@
+"""Shipments: submit a manifest, read it back, list with filters."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from app.api.deps import AssessorDep, PrincipalDep, SessionDep
+from app.api.schemas.manifest import ManifestIn
+from app.api.schemas.shipments import AssessmentOut, ShipmentOut, ShipmentPage
+from app.domain.manifest_codec import manifest_from_dict
+from app.services import shipments as service
+
+router = APIRouter(tags=["shipments"])
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or invalid API key"},
+    404: {"description": "No such shipment for this caller"},
+    422: {"description": "Validation failed; `errors` lists field and reason"},
+}
+
+
+@router.post(
+    "/shipments",
+    status_code=201,
+    response_model=ShipmentOut,
+    responses={
+        **PROBLEMS,
+        200: {"model": ShipmentOut, "description": "Idempotent resend"},
+        409: {"description": "Reference reused with another body"},
+    },
+)
+def submit_shipment(
+    manifest: ManifestIn, session: SessionDep, assessor: AssessorDep, principal: PrincipalDep
+) -> JSONResponse:
+    view, created = service.submit_shipment(session, assessor, principal, manifest.canonical())
+    return JSONResponse(jsonable_encoder(view.to_dict()), status_code=201 if created else 200)
+
+
+@router.get("/shipments/{shipment_id}", response_model=ShipmentOut, responses=PROBLEMS)
+def get_shipment(
+    shipment_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    return service.get_shipment(session, principal, shipment_id).to_dict()
+
+
+@router.get("/shipments", response_model=ShipmentPage, responses=PROBLEMS)
+def list_shipments(
+    session: SessionDep,
+    principal: PrincipalDep,
+    status: Annotated[str | None, Query(max_length=24)] = None,
+    since: datetime | None = None,
+    reference: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    items, next_cursor = service.list_shipments(
+        session,
+        principal,
+        status=status,
+        since=since,
+        reference=reference,
+        cursor=cursor,
+        limit=limit,
+    )
+    return {"items": [v.to_dict() for v in items], "next_cursor": next_cursor}
+
+
+@router.post("/assess", response_model=AssessmentOut, responses=PROBLEMS, tags=["assessments"])
+def assess_without_storing(
+    manifest: ManifestIn, assessor: AssessorDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """What-if: assess a manifest without storing anything."""
+    result = assessor.assess(manifest_from_dict(manifest.canonical()))
+    return result.to_dict()

@@ -1,0 +1,144 @@
+"""The `uflpa` command: serve, db, keys (and more as capabilities land)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from app.settings import Settings
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def _session(settings: Settings):  # type: ignore[no-untyped-def]
+    from app.db.session import make_engine, make_sessionmaker
+
+    return make_sessionmaker(make_engine(settings.resolved_database_url))()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.db import migrate
+
+    settings = _settings()
+    migrate.upgrade(settings.resolved_database_url)
+    # Prepare rules and bundled lists once, before the workers start, so N workers do not
+    # race to load them on a new database.
+    from app.services.bootstrap import prepare_database
+
+    with _session(settings) as session:
+        prepare_database(session, settings)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from app.db import migrate
+    from app.db.session import make_engine
+
+    url = _settings().resolved_database_url
+    if args.action == "upgrade":
+        migrate.upgrade(url, args.revision or "head")
+    elif args.action == "downgrade":
+        if not args.revision:
+            print("downgrade needs a revision (e.g. base or -1)", file=sys.stderr)
+            return 2
+        migrate.downgrade(url, args.revision)
+    engine = make_engine(url)
+    try:
+        print(f"current: {migrate.current_revision(engine)} (head: {migrate.head_revision(url)})")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from app.errors import AppError
+    from app.services import keys
+    from app.services.principal import Role
+
+    settings = _settings()
+    from app.db import migrate
+
+    migrate.upgrade(settings.resolved_database_url)
+    with _session(settings) as session:
+        try:
+            if args.action == "create":
+                info, plaintext = keys.create_key(
+                    session, Role(args.role), args.importer or [], args.label
+                )
+                print(
+                    f"created {info.role} key {info.key_id} for {', '.join(info.importers) or 'all importers'}"
+                )
+                print("store it now: it is shown once and kept only as a hash")
+                print(plaintext)
+            elif args.action == "list":
+                for k in keys.list_keys(session):
+                    state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+                    print(
+                        f"{k.key_id}\t{k.role}\t{state}\t{','.join(k.importers)}\t{k.label or ''}"
+                    )
+            elif args.action == "revoke":
+                info = keys.revoke_key(session, args.key_id)
+                print(f"revoked {info.key_id}")
+        except AppError as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return 2
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="uflpa", description="UFLPA import-risk service")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate the database if needed and run the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    db.add_argument("revision", nargs="?")
+    db.set_defaults(func=cmd_db)
+
+    keys = sub.add_parser("keys", help="API keys")
+    keys_sub = keys.add_subparsers(dest="action", required=True)
+    create = keys_sub.add_parser("create", help="create a key (printed once, on the last line)")
+    create.add_argument(
+        "--role", required=True, choices=["importer", "broker", "reviewer", "auditor", "admin"]
+    )
+    create.add_argument("--importer", action="append", help="importer name (repeat for brokers)")
+    create.add_argument("--label", help="free-text label, e.g. the system using the key")
+    keys_sub.add_parser("list", help="list keys (never the secrets)")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key at once")
+    revoke.add_argument("key_id", help="the key id, e.g. uflpa_1a2b3c4d5e6f")
+    keys.set_defaults(func=cmd_keys)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    return func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""Composition root: create_app(settings) builds everything; nothing happens at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from app.api.middleware import Metrics, RequestContextMiddleware
+from app.api.problems import install_problem_handlers
+from app.api.routes import health, shipments
+from app.db.session import make_engine, make_sessionmaker
+from app.logs import configure_logging, get_logger
+from app.services.assessor import Assessor
+from app.services.bootstrap import build_assessor
+from app.settings import Settings
+
+log = get_logger("app.main")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.is_sqlite:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(
+            settings.resolved_database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
+        sessionmaker = make_sessionmaker(engine)
+        app.state.engine = engine
+        app.state.sessionmaker = sessionmaker
+        with sessionmaker() as session:
+            assessor: Assessor = build_assessor(session, settings)
+        app.state.assessor = assessor
+        log.info("started", rules=assessor.rules.version, lists=dict(assessor.lists_version))
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="UFLPA import-risk service",
+        version="0.1.0",
+        description="Applies the UFLPA rebuttable presumption to import shipments and "
+        "recommends admit or detain, with every reason.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    install_problem_handlers(app)
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=app.state.metrics,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    v1 = APIRouter(prefix="/v1")
+    v1.include_router(shipments.router)
+    app.include_router(v1)
+    app.include_router(health.router)
+    return app

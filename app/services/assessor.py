@@ -1,0 +1,47 @@
+"""Runs one assessment: screen every party at every tier, then the pure engine.
+
+The Assessor is built once at start-up (rule set and list index) and shared by requests;
+it holds no per-request state, so it is safe across threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from app.domain.assessment import Assessment
+from app.domain.engine import assess
+from app.domain.manifest import Manifest, iter_parties
+from app.domain.rules import RuleSet
+from app.domain.screening import ListMatch, ScreeningResult
+
+
+class PartyScreener(Protocol):
+    def screen(
+        self, name: str, country: str | None = None, address: str | None = None
+    ) -> Sequence[ListMatch]: ...
+
+
+@dataclass
+class Assessor:
+    rules: RuleSet
+    screener: PartyScreener | None = None
+    lists_version: Mapping[str, str] = field(default_factory=dict)
+    matcher_version: str = "none"
+
+    def screen(self, manifest: Manifest) -> ScreeningResult:
+        matches: dict[str, tuple[ListMatch, ...]] = {}
+        if self.screener is not None:
+            for path, party in iter_parties(manifest):
+                found = self.screener.screen(party.name, party.country, party.address)
+                if found:
+                    matches[path] = tuple(found)
+        return ScreeningResult(
+            matches=matches,
+            lists_version=dict(self.lists_version),
+            matcher_version=self.matcher_version,
+        )
+
+    def assess(self, manifest: Manifest) -> Assessment:
+        return assess(manifest, self.rules, self.screen(manifest))

@@ -1,0 +1,160 @@
+"""The decision log: append-only, hash-chained, written in the caller's transaction.
+
+Each record's hash is SHA-256 over the canonical JSON of its fields plus the previous
+record's hash, so changing or removing any record breaks every hash after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.db.base import utcnow
+from app.db.models import Decision, Shipment
+from app.services.principal import Principal
+
+GENESIS_HASH = "0" * 64
+# Any constant works: it names the one advisory lock that serialises chain appends on PostgreSQL.
+CHAIN_LOCK_KEY = 0x55464C5041  # "UFLPA"
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def sha256_json(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+def decision_payload(row: Decision) -> dict[str, Any]:
+    """Every field of a record except its own hash, in a stable form."""
+    return {
+        "seq": row.seq,
+        "shipment_id": str(row.shipment_id),
+        "importer_id": str(row.importer_id),
+        "assessment_id": None if row.assessment_id is None else str(row.assessment_id),
+        "kind": row.kind,
+        "outcome": row.outcome,
+        "risk_score": row.risk_score,
+        "grounds": list(row.grounds),
+        "findings_sha256": row.findings_sha256,
+        "rules_version": row.rules_version,
+        "lists_version": dict(sorted(row.lists_version.items())),
+        "matcher_version": row.matcher_version,
+        "country_of_origin": row.country_of_origin,
+        "sectors": list(row.sectors),
+        "declared_value": None
+        if row.declared_value is None
+        else f"{Decimal(row.declared_value):.2f}",
+        "actor_key_id": row.actor_key_id,
+        "actor_role": row.actor_role,
+        "recorded_at": row.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "prev_hash": row.prev_hash,
+    }
+
+
+def decision_hash(row: Decision) -> str:
+    return sha256_json(decision_payload(row))
+
+
+def _lock_chain(session: Session) -> None:
+    # SQLite already holds the database write lock (BEGIN IMMEDIATE); PostgreSQL needs one.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK_KEY})
+
+
+def record_decision(
+    session: Session,
+    *,
+    shipment: Shipment,
+    kind: str,
+    outcome: str,
+    actor: Principal,
+    risk_score: int | None = None,
+    grounds: Sequence[str] = (),
+    findings: Iterable[Mapping[str, Any]] = (),
+    rules_version: str | None = None,
+    lists_version: Mapping[str, str] | None = None,
+    matcher_version: str | None = None,
+    sectors: Sequence[str] = (),
+    assessment_id: uuid.UUID | None = None,
+) -> Decision:
+    _lock_chain(session)
+    last = session.execute(
+        select(Decision.seq, Decision.hash).order_by(Decision.seq.desc()).limit(1)
+    ).first()
+    row = Decision(
+        seq=1 if last is None else last.seq + 1,
+        shipment_id=shipment.id,
+        importer_id=shipment.importer_id,
+        assessment_id=assessment_id,
+        kind=kind,
+        outcome=outcome,
+        risk_score=risk_score,
+        grounds=list(grounds),
+        findings_sha256=sha256_json(list(findings)),
+        rules_version=rules_version,
+        lists_version=dict(lists_version or {}),
+        matcher_version=matcher_version,
+        country_of_origin=shipment.country_of_origin,
+        sectors=sorted(set(sectors)),
+        declared_value=shipment.declared_value,
+        actor_key_id=actor.key_prefix,
+        actor_role=actor.role.value,
+        recorded_at=utcnow(),
+        prev_hash=GENESIS_HASH if last is None else last.hash,
+    )
+    row.hash = decision_hash(row)
+    session.add(row)
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class ChainVerification:
+    intact: bool
+    records: int
+    first_broken_seq: int | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "intact": self.intact,
+            "records": self.records,
+            "first_broken_seq": self.first_broken_seq,
+            "reason": self.reason,
+        }
+
+
+def verify_chain(session: Session) -> ChainVerification:
+    """Recompute every hash in order; name the first record that does not fit."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    for row in session.scalars(
+        select(Decision).order_by(Decision.seq).execution_options(yield_per=1000)
+    ):
+        count += 1
+        if row.seq != expected_seq:
+            return ChainVerification(
+                False, count, row.seq, f"sequence gap: expected {expected_seq}"
+            )
+        if row.prev_hash != expected_prev:
+            return ChainVerification(
+                False, count, row.seq, "prev_hash does not match the previous record"
+            )
+        if decision_hash(row) != row.hash:
+            return ChainVerification(
+                False, count, row.seq, "record content does not match its hash"
+            )
+        expected_prev = row.hash
+        expected_seq += 1
+    return ChainVerification(True, count)

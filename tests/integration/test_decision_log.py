@@ -1,0 +1,114 @@
+"""The decision log is append-only in the database and its chain detects tampering."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.base import utcnow
+from app.db.models import Decision, Importer, Shipment
+from app.db.session import make_engine, make_sessionmaker
+from app.services.decision_log import record_decision, verify_chain
+from app.services.principal import SYSTEM
+
+
+@pytest.fixture(scope="module")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url, pool_size=20)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_sessionmaker(engine)
+
+
+def _shipment(session: Session) -> Shipment:
+    importer = Importer(name=f"imp-{uuid.uuid4().hex[:8]}")
+    session.add(importer)
+    session.flush()
+    shipment = Shipment(
+        importer_id=importer.id,
+        reference=uuid.uuid4().hex[:10],
+        body_sha256="0" * 64,
+        manifest={},
+        status="admitted",
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    session.add(shipment)
+    session.flush()
+    return shipment
+
+
+def _append(sessions: sessionmaker[Session], n: int) -> None:
+    with sessions() as session:
+        shipment = _shipment(session)
+        for i in range(n):
+            record_decision(session, shipment=shipment, kind="assessment", outcome="admit", actor=SYSTEM, risk_score=i)
+        session.commit()
+
+
+def test_chain_verifies_and_refuses_update_and_delete(sessions: sessionmaker[Session]) -> None:
+    _append(sessions, 5)
+    with sessions() as session:
+        assert verify_chain(session).intact
+        for statement in ("UPDATE decisions SET outcome = 'detain'", "DELETE FROM decisions"):
+            with pytest.raises(DBAPIError, match="append-only"):
+                session.execute(text(statement))
+            session.rollback()
+        assert verify_chain(session).intact
+
+
+def test_concurrent_writers_do_not_fork_the_chain(sessions: sessionmaker[Session]) -> None:
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for _ in range(5):
+                _append(sessions, 2)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with sessions() as session:
+        result = verify_chain(session)
+        assert result.intact, result
+        seqs = list(session.scalars(select(Decision.seq).order_by(Decision.seq)))
+        assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_verify_names_the_tampered_record(sessions: sessionmaker[Session], engine: Engine) -> None:
+    _append(sessions, 3)
+    with sessions() as session:
+        target = session.scalars(select(Decision.seq).order_by(Decision.seq.desc()).limit(1).offset(1)).one()
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE decisions DISABLE TRIGGER decisions_no_update"))
+            conn.execute(text("UPDATE decisions SET outcome = 'detain' WHERE seq = :s"), {"s": target})
+            conn.execute(text("ALTER TABLE decisions ENABLE TRIGGER decisions_no_update"))
+        else:
+            conn.execute(text("DROP TRIGGER decisions_no_update"))
+            conn.execute(text("UPDATE decisions SET outcome = 'detain' WHERE seq = :s"), {"s": target})
+            conn.execute(
+                text(
+                    "CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions "
+                    "BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END"
+                )
+            )
+    with sessions() as session:
+        result = verify_chain(session)
+    assert not result.intact
+    assert result.first_broken_seq == target
