@@ -104,6 +104,43 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lists(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.db import migrate
+    from app.errors import AppError
+    from app.services import lists
+
+    settings = _settings()
+    migrate.upgrade(settings.resolved_database_url)
+    with _session(settings) as session:
+        if args.action == "show":
+            for v in lists.active_versions(session):
+                print(
+                    f"{v.source}\t{v.version}\t{v.entry_count} entries\t{v.imported_at:%Y-%m-%d %H:%M}\t{v.imported_by}"
+                )
+            return 0
+        try:
+            paths = [Path(p) for p in args.files]
+            if len(paths) == 1 and paths[0].suffix.lower() == ".zip":
+                result = lists.import_uploaded(
+                    session, args.source, paths[0].name, paths[0].read_bytes(), "cli"
+                )
+            else:
+                files = {p.name: p.read_bytes() for p in paths}
+                result = lists.import_list(session, args.source, files, actor="cli")
+        except (AppError, OSError) as exc:
+            print(
+                f"error: {getattr(exc, 'detail', exc)}; the previous version stays active",
+                file=sys.stderr,
+            )
+            return 2
+        v = result.version
+        state = "new version" if result.created else "unchanged (already the active version)"
+        print(f"{v.source} {v.version}: {v.entry_count} entries, {state}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="uflpa", description="UFLPA import-risk service")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -131,6 +168,16 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys_sub.add_parser("revoke", help="revoke a key at once")
     revoke.add_argument("key_id", help="the key id, e.g. uflpa_1a2b3c4d5e6f")
     keys.set_defaults(func=cmd_keys)
+
+    lists_cmd = sub.add_parser("lists", help="entity lists")
+    lists_sub = lists_cmd.add_subparsers(dest="action", required=True)
+    lists_sub.add_parser("show", help="active list versions")
+    load = lists_sub.add_parser("load", help="import an official list file as a new version")
+    load.add_argument(
+        "source", help="uflpa, ofac_sdn, ofac_cons, us_csl, eu_2020_1998, opensanctions"
+    )
+    load.add_argument("files", nargs="+", help="the file(s); OFAC: the CSV set or one ZIP")
+    lists_cmd.set_defaults(func=cmd_lists)
     return parser
 
 

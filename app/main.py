@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import threading
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
 from app.api.middleware import Metrics, RequestContextMiddleware
 from app.api.problems import install_problem_handlers
-from app.api.routes import health, shipments
+from app.api.routes import health, lists, shipments
 from app.db.session import make_engine, make_sessionmaker
 from app.logs import configure_logging, get_logger
-from app.services.assessor import Assessor
-from app.services.bootstrap import build_assessor
+from app.services.bootstrap import AssessorRegistry
 from app.settings import Settings
 
 log = get_logger("app.main")
+
+
+def _watch_lists(registry: AssessorRegistry, stop: threading.Event, every: float) -> None:
+    """Pick up list versions imported by another worker or host."""
+    while not stop.wait(every):
+        try:
+            registry.refresh()
+        except Exception as exc:  # keep serving with the current index; retry next round
+            log.warning("lists_refresh_failed", error=type(exc).__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,13 +44,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessionmaker = make_sessionmaker(engine)
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker
-        with sessionmaker() as session:
-            assessor: Assessor = build_assessor(session, settings)
-        app.state.assessor = assessor
-        log.info("started", rules=assessor.rules.version, lists=dict(assessor.lists_version))
+        registry = AssessorRegistry(sessionmaker, settings)
+        app.state.assessors = registry
+        stop = threading.Event()
+        watcher = threading.Thread(
+            target=_watch_lists, args=(registry, stop, settings.lists_poll_seconds), daemon=True
+        )
+        watcher.start()
+        log.info(
+            "started",
+            rules=registry.current.rules.version,
+            lists=dict(registry.current.lists_version),
+        )
         try:
             yield
         finally:
+            stop.set()
             engine.dispose()
 
     app = FastAPI(
@@ -62,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     v1 = APIRouter(prefix="/v1")
     v1.include_router(shipments.router)
+    v1.include_router(lists.router)
     app.include_router(v1)
     app.include_router(health.router)
     return app

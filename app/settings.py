@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     rules_dir: Path = PROJECT_ROOT / "rules"
     fixtures_dir: Path = PROJECT_ROOT / "fixtures"
     load_bundled_lists: bool = True
+    lists_poll_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How often a worker checks for list versions imported elsewhere.",
+    )
 
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)

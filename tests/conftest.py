@@ -26,7 +26,9 @@ def _pg_server_url() -> str | None:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("db") / "test.db"
         url = f"sqlite:///{path}"
@@ -51,12 +53,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="module")
-def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(
+    request: pytest.FixtureRequest, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """Lists are loaded only for modules that set LOAD_LISTS = True (it costs seconds)."""
     data_dir: Path = tmp_path_factory.mktemp("data")
     return Settings(
         database_url=database_url,
         data_dir=data_dir,
         log_json=True,
         log_level="WARNING",
-        load_bundled_lists=os.environ.get("UFLPA_TEST_LISTS", "1") == "1",
+        load_bundled_lists=getattr(request.module, "LOAD_LISTS", False),
+        lists_poll_seconds=3600,
     )

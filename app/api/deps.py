@@ -27,7 +27,7 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 def get_assessor(request: Request) -> Assessor:
-    assessor: Assessor = request.app.state.assessor
+    assessor: Assessor = request.app.state.assessors.current
     return assessor
 
 

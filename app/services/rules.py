@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db.models import RuleSetRecord
@@ -16,7 +17,10 @@ def load_and_record_rules(session: Session, rules_dir: Path) -> RuleSet:
     rules = load_ruleset(rules_dir)
     if session.get(RuleSetRecord, rules.version) is None:
         session.add(RuleSetRecord(version=rules.version, documents=dict(rules.documents)))
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()  # another worker recorded the same version first
     return rules
 
 

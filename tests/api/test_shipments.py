@@ -36,7 +36,14 @@ def row_counts(settings: Settings) -> dict[str, int]:
         with make_sessionmaker(engine)() as session:
             return {
                 model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0
-                for model in (Shipment, ShipmentLine, ShipmentParty, ShipmentInput, Assessment, Decision)
+                for model in (
+                    Shipment,
+                    ShipmentLine,
+                    ShipmentParty,
+                    ShipmentInput,
+                    Assessment,
+                    Decision,
+                )
             }
     finally:
         engine.dispose()
@@ -62,8 +69,17 @@ def test_submit_read_back_and_idempotency(client: TestClient, keys: dict[str, st
     assessment = body["assessment"]
     assert assessment["recommendation"] in ("admit", "detain")
     assert assessment["rules_version"].startswith("sha256:")
-    for key in ("risk_score", "risk_level", "presumption", "sanctions", "findings", "required_evidence",
-                "lists_version", "matcher_version", "assessed_at"):
+    for key in (
+        "risk_score",
+        "risk_level",
+        "presumption",
+        "sanctions",
+        "findings",
+        "required_evidence",
+        "lists_version",
+        "matcher_version",
+        "assessed_at",
+    ):
         assert key in assessment
 
     read = client.get(f"/v1/shipments/{body['id']}", headers=auth(keys["acme"]))
@@ -76,34 +92,55 @@ def test_submit_read_back_and_idempotency(client: TestClient, keys: dict[str, st
 
     changed = copy.deepcopy(manifest)
     changed["lines"][0]["quantity"] = 1300
-    conflict = assert_problem(client.post("/v1/shipments", json=changed, headers=auth(keys["acme"])), 409)
+    conflict = assert_problem(
+        client.post("/v1/shipments", json=changed, headers=auth(keys["acme"])), 409
+    )
     assert conflict["shipment_id"] == body["id"]
 
 
-def test_other_tenants_get_404_and_privileged_roles_see_all(client: TestClient, keys: dict[str, str]) -> None:
-    created = client.post("/v1/shipments", json=example_manifest(reference="TENANT-1"), headers=auth(keys["acme"]))
+def test_other_tenants_get_404_and_privileged_roles_see_all(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    created = client.post(
+        "/v1/shipments", json=example_manifest(reference="TENANT-1"), headers=auth(keys["acme"])
+    )
     shipment_id = created.json()["id"]
     assert_problem(client.get(f"/v1/shipments/{shipment_id}", headers=auth(keys["other"])), 404)
-    assert_problem(client.get(f"/v1/shipments/{shipment_id}", headers=auth(keys["broker_other"])), 404)
-    listed = client.get("/v1/shipments", headers=auth(keys["other"]), params={"reference": "TENANT-1"})
+    assert_problem(
+        client.get(f"/v1/shipments/{shipment_id}", headers=auth(keys["broker_other"])), 404
+    )
+    listed = client.get(
+        "/v1/shipments", headers=auth(keys["other"]), params={"reference": "TENANT-1"}
+    )
     assert listed.json()["items"] == []
     for role in ("broker", "auditor", "reviewer"):
-        assert client.get(f"/v1/shipments/{shipment_id}", headers=auth(keys[role])).status_code == 200
+        assert (
+            client.get(f"/v1/shipments/{shipment_id}", headers=auth(keys[role])).status_code == 200
+        )
 
 
 def test_broker_must_name_one_of_its_importers(client: TestClient, keys: dict[str, str]) -> None:
-    ok = client.post("/v1/shipments", json=example_manifest(reference="BRK-1"), headers=auth(keys["broker"]))
+    ok = client.post(
+        "/v1/shipments", json=example_manifest(reference="BRK-1"), headers=auth(keys["broker"])
+    )
     assert ok.status_code == 201
     refused = client.post(
-        "/v1/shipments", json=example_manifest(reference="BRK-2", importer="Stranger Ltd"), headers=auth(keys["broker"])
+        "/v1/shipments",
+        json=example_manifest(reference="BRK-2", importer="Stranger Ltd"),
+        headers=auth(keys["broker"]),
     )
     assert assert_problem(refused, 403)["errors"][0]["field"] == "importer"
     assert_problem(
-        client.post("/v1/shipments", json=example_manifest(reference="AUD-1"), headers=auth(keys["auditor"])), 403
+        client.post(
+            "/v1/shipments", json=example_manifest(reference="AUD-1"), headers=auth(keys["auditor"])
+        ),
+        403,
     )
 
 
-def test_missing_wrong_and_revoked_keys_get_401(client: TestClient, keys: dict[str, str], make_key: Any, settings: Settings) -> None:
+def test_missing_wrong_and_revoked_keys_get_401(
+    client: TestClient, keys: dict[str, str], make_key: Any, settings: Settings
+) -> None:
     assert_problem(client.get("/v1/shipments"), 401)
     assert_problem(client.get("/v1/shipments", headers=auth("uflpa_000000000000_nope")), 401)
     assert_problem(client.get("/v1/shipments", headers={"Authorization": "Basic abc"}), 401)
@@ -140,20 +177,35 @@ def _malformed() -> list[tuple[str, Any, str | None]]:
     variant("bad hts", lambda m: m["lines"][0].update(hts_code="61A9"), "lines[0].hts_code")
     variant("short hts", lambda m: m["lines"][0].update(hts_code="610"), "lines[0].hts_code")
     variant("bad country", lambda m: m.update(country_of_origin="XX"), "country_of_origin")
-    variant("bad input country", lambda m: m["lines"][0]["inputs"][0].update(country_of_origin="China"),
-            "lines[0].inputs[0].country_of_origin")
+    variant(
+        "bad input country",
+        lambda m: m["lines"][0]["inputs"][0].update(country_of_origin="China"),
+        "lines[0].inputs[0].country_of_origin",
+    )
     variant("negative value", lambda m: m["lines"][0].update(value=-5), "lines[0].value")
     variant("zero quantity", lambda m: m["lines"][0].update(quantity=0), "lines[0].quantity")
     variant("bad currency", lambda m: m["lines"][0].update(currency="USDX"), "lines[0].currency")
-    variant("duplicate line numbers", lambda m: m["lines"].append(copy.deepcopy(m["lines"][0])), None)
+    variant(
+        "duplicate line numbers", lambda m: m["lines"].append(copy.deepcopy(m["lines"][0])), None
+    )
     variant("12 tiers", lambda m: m["lines"][0].update(inputs=_deep_inputs(12)), None)
-    variant("quantity as string", lambda m: m["lines"][0].update(quantity="12"), "lines[0].quantity")
-    variant("line number as float", lambda m: m["lines"][0].update(line_number=1.5), "lines[0].line_number")
+    variant(
+        "quantity as string", lambda m: m["lines"][0].update(quantity="12"), "lines[0].quantity"
+    )
+    variant(
+        "line number as float",
+        lambda m: m["lines"][0].update(line_number=1.5),
+        "lines[0].line_number",
+    )
     variant("lines not a list", lambda m: m.update(lines={"a": 1}), "lines")
     variant("no lines", lambda m: m.update(lines=[]), "lines")
     variant("unknown field", lambda m: m.update(surprise=True), "surprise")
     variant("missing reference", lambda m: m.pop("reference"), "reference")
-    variant("too many lines", lambda m: m.update(lines=[dict(m["lines"][0], line_number=i) for i in range(1, 1001)]), "lines")
+    variant(
+        "too many lines",
+        lambda m: m.update(lines=[dict(m["lines"][0], line_number=i) for i in range(1, 1001)]),
+        "lines",
+    )
     variant("party without name", lambda m: m["parties"][0].pop("name"), "parties[0].name")
     variant("bad date", lambda m: m.update(entry_date="2026-13-45"), "entry_date")
     cases.append(("array body", [1, 2], None))
@@ -163,10 +215,17 @@ def _malformed() -> list[tuple[str, Any, str | None]]:
 
 @pytest.mark.parametrize("name,body,field", _malformed(), ids=[c[0] for c in _malformed()])
 def test_malformed_manifests_are_refused_and_write_nothing(
-    client: TestClient, keys: dict[str, str], settings: Settings, name: str, body: Any, field: str | None
+    client: TestClient,
+    keys: dict[str, str],
+    settings: Settings,
+    name: str,
+    body: Any,
+    field: str | None,
 ) -> None:
     before = row_counts(settings)
-    problem = assert_problem(client.post("/v1/shipments", json=body, headers=auth(keys["acme"])), 422)
+    problem = assert_problem(
+        client.post("/v1/shipments", json=body, headers=auth(keys["acme"])), 422
+    )
     if field is not None:
         assert field in [e["field"] for e in problem["errors"]], problem
     assert row_counts(settings) == before
@@ -186,27 +245,43 @@ def test_malformed_manifests_are_refused_and_write_nothing(
 def test_unparseable_bodies_are_4xx_problems(
     client: TestClient, keys: dict[str, str], content: bytes, content_type: str, status: int
 ) -> None:
-    response = client.post("/v1/shipments", content=content, headers={**auth(keys["acme"]), "Content-Type": content_type})
+    response = client.post(
+        "/v1/shipments",
+        content=content,
+        headers={**auth(keys["acme"]), "Content-Type": content_type},
+    )
     assert_problem(response, status)
 
 
-def test_twenty_megabyte_body_is_refused_with_413(client: TestClient, keys: dict[str, str], settings: Settings) -> None:
+def test_twenty_megabyte_body_is_refused_with_413(
+    client: TestClient, keys: dict[str, str], settings: Settings
+) -> None:
     before = row_counts(settings)
     manifest = example_manifest(reference="HUGE-1")
     manifest["lines"][0]["description"] = "x" * (20 * 1024 * 1024)
-    response = client.post("/v1/shipments", content=json.dumps(manifest), headers={**auth(keys["acme"]), "Content-Type": "application/json"})
+    response = client.post(
+        "/v1/shipments",
+        content=json.dumps(manifest),
+        headers={**auth(keys["acme"]), "Content-Type": "application/json"},
+    )
     assert_problem(response, 413)
     assert row_counts(settings) == before
 
 
-def test_normalised_rows_are_stored(client: TestClient, keys: dict[str, str], settings: Settings) -> None:
+def test_normalised_rows_are_stored(
+    client: TestClient, keys: dict[str, str], settings: Settings
+) -> None:
     before = row_counts(settings)
-    response = client.post("/v1/shipments", json=example_manifest(reference="ROWS-1"), headers=auth(keys["acme"]))
+    response = client.post(
+        "/v1/shipments", json=example_manifest(reference="ROWS-1"), headers=auth(keys["acme"])
+    )
     assert response.status_code == 201
     after = row_counts(settings)
     assert after["shipments"] == before["shipments"] + 1
     assert after["shipment_lines"] == before["shipment_lines"] + 1
-    assert after["shipment_parties"] == before["shipment_parties"] + 3  # 2 shipment parties + 1 supplier
+    assert (
+        after["shipment_parties"] == before["shipment_parties"] + 3
+    )  # 2 shipment parties + 1 supplier
     assert after["shipment_inputs"] == before["shipment_inputs"] + 2  # yarn and raw cotton
     assert after["assessments"] == before["assessments"] + 1
     assert after["decisions"] == before["decisions"] + 1
@@ -216,7 +291,11 @@ def test_list_filters_and_cursor_pagination(client: TestClient, make_key: Any) -
     key = make_key("importer", "Paging Importer")
     ids = []
     for i in range(5):
-        r = client.post("/v1/shipments", json=example_manifest(reference=f"PAGE-{i}", importer="Paging Importer"), headers=auth(key))
+        r = client.post(
+            "/v1/shipments",
+            json=example_manifest(reference=f"PAGE-{i}", importer="Paging Importer"),
+            headers=auth(key),
+        )
         ids.append(r.json()["id"])
     seen: list[str] = []
     cursor = None
@@ -231,17 +310,25 @@ def test_list_filters_and_cursor_pagination(client: TestClient, make_key: Any) -
             break
     assert seen == ids
     status = client.get(f"/v1/shipments/{ids[0]}", headers=auth(key)).json()["status"]
-    filtered = client.get("/v1/shipments", params={"status": status}, headers=auth(key)).json()["items"]
+    filtered = client.get("/v1/shipments", params={"status": status}, headers=auth(key)).json()[
+        "items"
+    ]
     assert ids[0] in [i["id"] for i in filtered]
     assert_problem(client.get("/v1/shipments", params={"cursor": "!!!"}, headers=auth(key)), 422)
     assert_problem(client.get("/v1/shipments", params={"limit": 0}, headers=auth(key)), 422)
-    assert_problem(client.get("/v1/shipments", params={"since": "yesterday"}, headers=auth(key)), 422)
+    assert_problem(
+        client.get("/v1/shipments", params={"since": "yesterday"}, headers=auth(key)), 422
+    )
     assert_problem(client.get("/v1/shipments/not-a-uuid", headers=auth(key)), 422)
 
 
-def test_assess_does_not_store(client: TestClient, keys: dict[str, str], settings: Settings) -> None:
+def test_assess_does_not_store(
+    client: TestClient, keys: dict[str, str], settings: Settings
+) -> None:
     before = row_counts(settings)
-    response = client.post("/v1/assess", json=example_manifest(reference="WHATIF-1"), headers=auth(keys["acme"]))
+    response = client.post(
+        "/v1/assess", json=example_manifest(reference="WHATIF-1"), headers=auth(keys["acme"])
+    )
     assert response.status_code == 200
     assert response.json()["recommendation"] in ("admit", "detain")
     assert row_counts(settings) == before

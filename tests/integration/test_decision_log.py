@@ -52,7 +52,14 @@ def _append(sessions: sessionmaker[Session], n: int) -> None:
     with sessions() as session:
         shipment = _shipment(session)
         for i in range(n):
-            record_decision(session, shipment=shipment, kind="assessment", outcome="admit", actor=SYSTEM, risk_score=i)
+            record_decision(
+                session,
+                shipment=shipment,
+                kind="assessment",
+                outcome="admit",
+                actor=SYSTEM,
+                risk_score=i,
+            )
         session.commit()
 
 
@@ -93,15 +100,21 @@ def test_concurrent_writers_do_not_fork_the_chain(sessions: sessionmaker[Session
 def test_verify_names_the_tampered_record(sessions: sessionmaker[Session], engine: Engine) -> None:
     _append(sessions, 3)
     with sessions() as session:
-        target = session.scalars(select(Decision.seq).order_by(Decision.seq.desc()).limit(1).offset(1)).one()
+        target = session.scalars(
+            select(Decision.seq).order_by(Decision.seq.desc()).limit(1).offset(1)
+        ).one()
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("ALTER TABLE decisions DISABLE TRIGGER decisions_no_update"))
-            conn.execute(text("UPDATE decisions SET outcome = 'detain' WHERE seq = :s"), {"s": target})
+            conn.execute(
+                text("UPDATE decisions SET outcome = 'detain' WHERE seq = :s"), {"s": target}
+            )
             conn.execute(text("ALTER TABLE decisions ENABLE TRIGGER decisions_no_update"))
         else:
             conn.execute(text("DROP TRIGGER decisions_no_update"))
-            conn.execute(text("UPDATE decisions SET outcome = 'detain' WHERE seq = :s"), {"s": target})
+            conn.execute(
+                text("UPDATE decisions SET outcome = 'detain' WHERE seq = :s"), {"s": target}
+            )
             conn.execute(
                 text(
                     "CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions "

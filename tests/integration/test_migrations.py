@@ -27,7 +27,9 @@ def test_models_and_migrations_agree(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+            diff = compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+            )
         assert diff == []
     finally:
         engine.dispose()

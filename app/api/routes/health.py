@@ -30,7 +30,7 @@ def readyz(request: Request) -> JSONResponse:
         checks["migrations"] = "ok" if is_at_head(engine) else "behind"
     except Exception as exc:  # readiness reports any failure as not ready
         checks["database"] = f"error: {type(exc).__name__}"
-    checks["rules"] = request.app.state.assessor.rules.version
+    checks["rules"] = request.app.state.assessors.current.rules.version
     ready = checks.get("database") == "ok" and checks.get("migrations") == "ok"
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks},
