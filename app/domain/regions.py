@@ -1,0 +1,341 @@
+"""Xinjiang detection on one manifest node (UFLPA trigger T1, and XPCC for T2).
+
+A node is a line, an input or a party. All its text fields are scanned together, because
+context is per node: "Aksu" fires next to "Xinjiang" or with country CN, and is suppressed
+next to "Kazakhstan" or by a declared foreign country. The rules (what is ambiguous, what
+conflicts) live in rules/regions.yaml; this module only applies them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.domain.rules import Needs, RegionRules, Term, TermKind
+from app.domain.text import CJK_RUN, fold, has_cjk, words
+
+
+class HitKind(StrEnum):
+    REGION = "region"
+    PLACE = "place"
+    XPCC_UNIT = "xpcc_unit"
+    POSTCODE = "postcode"
+    REGISTRATION = "registration"
+    CONFLICT = "conflict"
+
+
+@dataclass(frozen=True, slots=True)
+class TextField:
+    name: str  # the manifest field: name, address, region, postcode, description, material
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegionHit:
+    kind: HitKind
+    rule_id: str
+    label: str  # canonical name, e.g. "Aksu Prefecture", "XPCC 8th Division", "Xinjiang postcode"
+    spelling: str  # what matched: the rule spelling, or the matched digits/pattern text
+    field: str
+    text: str  # the original field text
+    needs: Needs = Needs.NONE
+    chinese_script: bool = False
+    place_kind: str | None = None
+    code: str | None = None
+
+    def evidence(self) -> dict[str, str]:
+        out = {
+            "place": self.label,
+            "spelling": self.spelling,
+            "field": self.field,
+            "matched": self.text,
+            "rule_id": self.rule_id,
+        }
+        if self.code is not None:
+            out["code"] = self.code
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class RegionScan:
+    """What the node says about Xinjiang after context is applied."""
+
+    nexus: tuple[RegionHit, ...]  # fired: places, regions, XPCC units, postcodes, registrations
+    ambiguous: tuple[RegionHit, ...]  # look-alike names with neither context nor conflict
+
+    @property
+    def xpcc_units(self) -> tuple[RegionHit, ...]:
+        return tuple(h for h in self.nexus if h.kind is HitKind.XPCC_UNIT)
+
+
+EMPTY_SCAN = RegionScan(nexus=(), ambiguous=())
+
+_TERM_HIT_KIND = {
+    TermKind.REGION: HitKind.REGION,
+    TermKind.PLACE: HitKind.PLACE,
+    TermKind.XPCC: HitKind.XPCC_UNIT,
+    TermKind.FOREIGN: HitKind.CONFLICT,
+    TermKind.PROVINCE: HitKind.CONFLICT,
+}
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7}
+_CN_DIGITS |= {"八": 8, "九": 9}
+
+
+def parse_unit_number(text: str) -> int | None:
+    """150, 一五〇 (digit by digit), 十二, 一百五十 -> int; None if not a number."""
+    if text.isdigit():
+        return int(text)
+    if "十" in text or "百" in text:
+        total, current = 0, 0
+        for ch in text:
+            if ch == "百":
+                total += (current or 1) * 100
+                current = 0
+            elif ch == "十":
+                total += (current or 1) * 10
+                current = 0
+            elif ch in _CN_DIGITS:
+                current = _CN_DIGITS[ch]
+            else:
+                return None
+        return total + current
+    if all(ch in _CN_DIGITS for ch in text):
+        return int("".join(str(_CN_DIGITS[ch]) for ch in text))
+    return None
+
+
+def _hit_from_term(term: Term, field: TextField, chinese: bool, street: bool) -> RegionHit:
+    kind = _TERM_HIT_KIND[term.kind]
+    label = term.label
+    return RegionHit(
+        kind=kind,
+        rule_id=term.rule_id,
+        label=label,
+        spelling=term.spelling,
+        field=field.name if not street else f"{field.name}:street",
+        text=field.text,
+        needs=term.needs,
+        chinese_script=chinese,
+        place_kind=term.place_kind,
+        code=term.code,
+    )
+
+
+def _street_follows(tokens: Sequence[str], after: int, rules: RegionRules) -> bool:
+    i = after
+    while i < len(tokens) and tokens[i] in rules.street_directions:
+        i += 1
+    return i < len(tokens) and tokens[i] in rules.street_words
+
+
+def _scan_words(folded: str, field: TextField, rules: RegionRules, out: list[RegionHit]) -> None:
+    tokens = words(folded)
+    count = len(tokens)
+    i = 0
+    while i < count:
+        if tokens[i] not in rules.word_first_tokens:
+            i += 1
+            continue
+        for size in range(min(rules.max_words, count - i), 0, -1):
+            key = tokens[i] if size == 1 else " ".join(tokens[i : i + size])
+            terms = rules.word_terms.get(key)
+            if terms:
+                street = _street_follows(tokens, i + size, rules)
+                out.extend(_hit_from_term(t, field, False, street) for t in terms)
+                i += size
+                break
+        else:
+            i += 1
+
+
+def _scan_cjk(folded: str, field: TextField, rules: RegionRules, out: list[RegionHit]) -> None:
+    for run_match in CJK_RUN.finditer(folded):
+        run = run_match.group()
+        j = 0
+        while j < len(run):
+            if run[j] not in rules.cjk_first_chars:
+                j += 1
+                continue
+            for length in rules.cjk_lengths:
+                terms = rules.cjk_terms.get(run[j : j + length])
+                if terms:
+                    street = rules.street_cjk.match(run, j + length) is not None
+                    out.extend(_hit_from_term(t, field, True, street) for t in terms)
+                    j += length
+                    break
+            else:
+                j += 1
+
+
+def _scan_xpcc_patterns(folded: str, field: TextField, rules: RegionRules) -> list[RegionHit]:
+    hits: list[RegionHit] = []
+    for rule in rules.xpcc_patterns:
+        if not any(trigger in folded for trigger in rule.triggers):
+            continue
+        for match in rule.pattern.finditer(folded):
+            raw = match.groupdict().get("n") or match.groupdict().get("m")
+            number = parse_unit_number(raw) if raw else None
+            low, high = rule.number_range
+            if number is None or not low <= number <= high:
+                continue
+            hits.append(
+                RegionHit(
+                    kind=HitKind.XPCC_UNIT,
+                    rule_id=rule.rule_id,
+                    label=f"XPCC {rule.unit} {number}",
+                    spelling=match.group(),
+                    field=field.name,
+                    text=field.text,
+                    needs=rule.needs,
+                    chinese_script=has_cjk(match.group()),
+                )
+            )
+    return hits
+
+
+def _registration_hits(
+    identifiers: Iterable[tuple[str, str]], rules: RegionRules
+) -> list[RegionHit]:
+    hits: list[RegionHit] = []
+    for scheme, value in identifiers:
+        scheme_key = scheme.strip().lower()
+        digits = "".join(value.split()).upper()
+        if scheme_key in rules.uscc_schemes and len(digits) == 18:
+            start, end = rules.uscc_slice
+            admin = digits[start:end]
+        elif scheme_key in rules.admin_code_schemes and len(digits) == 6:
+            admin = digits
+        else:
+            continue
+        if admin.isdigit() and admin.startswith(rules.admin_prefix):
+            hits.append(
+                RegionHit(
+                    kind=HitKind.REGISTRATION,
+                    rule_id="regions.admin_code",
+                    label="registered in Xinjiang",
+                    spelling=admin,
+                    field=f"identifiers.{scheme}",
+                    text=value,
+                    code=admin,
+                )
+            )
+    return hits
+
+
+def scan_node(
+    fields: Sequence[TextField],
+    country: str | None,
+    rules: RegionRules,
+    identifiers: Iterable[tuple[str, str]] = (),
+) -> RegionScan:
+    """Find Xinjiang nexus on one node. `country` is the node's declared country."""
+    raw: list[RegionHit] = []
+    folded_fields: list[tuple[TextField, str]] = []
+    may_have_postcode = False
+    for field in fields:
+        if not field.text:
+            continue
+        folded = fold(field.text, rules.fold_table)
+        folded_fields.append((field, folded))
+        if field.name == "region" and folded.strip() in rules.region_field_codes:
+            raw.append(
+                RegionHit(
+                    kind=HitKind.REGION,
+                    rule_id="regions.region_tokens.region_field_codes",
+                    label="Xinjiang",
+                    spelling=field.text.strip(),
+                    field=field.name,
+                    text=field.text,
+                )
+            )
+        _scan_words(folded, field, rules, raw)
+        if not folded.isascii():
+            _scan_cjk(folded, field, rules, raw)
+        if rules.xpcc_triggers.search(folded):
+            raw.extend(_scan_xpcc_patterns(folded, field, rules))
+        if field.name in ("postcode", "address"):
+            may_have_postcode = True
+    if identifiers:
+        raw.extend(_registration_hits(identifiers, rules))
+
+    declared = (country or "").strip().upper() or None
+    if may_have_postcode:
+        raw.extend(_postcode_hits(folded_fields, declared, rules))
+    if not raw:
+        return EMPTY_SCAN
+    conflict = declared is not None and declared != "CN"
+    candidates: list[RegionHit] = []
+    for hit in raw:
+        if hit.kind is not HitKind.CONFLICT:
+            candidates.append(hit)
+        elif not hit.field.endswith(":street"):
+            conflict = True
+    return _apply_context(candidates, declared == "CN", conflict)
+
+
+def _postcode_hits(
+    folded_fields: Sequence[tuple[TextField, str]],
+    declared: str | None,
+    rules: RegionRules,
+) -> list[RegionHit]:
+    # A six-digit 83/84 code only means Xinjiang in a Chinese address: the declared country
+    # must be CN, or, with no country declared, the address must be written in Chinese.
+    in_china = declared in rules.postcode_countries or (
+        declared is None
+        and any(not folded.isascii() and has_cjk(folded) for _, folded in folded_fields)
+    )
+    if not in_china:
+        return []
+    hits: list[RegionHit] = []
+    for field, folded in folded_fields:
+        if field.name not in ("postcode", "address"):
+            continue
+        for match in rules.postcode_pattern.finditer(folded):
+            hits.append(
+                RegionHit(
+                    kind=HitKind.POSTCODE,
+                    rule_id="regions.postcode",
+                    label="Xinjiang postcode",
+                    spelling=match.group(),
+                    field=field.name,
+                    text=field.text,
+                )
+            )
+    return hits
+
+
+def _apply_context(hits: Sequence[RegionHit], country_cn: bool, conflict: bool) -> RegionScan:
+    fired: list[RegionHit] = []
+    street_or_waiting: list[RegionHit] = []
+    for hit in hits:
+        if hit.field.endswith(":street"):
+            continue  # "Xinjiang Road", "乌鲁木齐中路": a street named after the place
+        if hit.needs is Needs.NONE:
+            fired.append(hit)
+        else:
+            street_or_waiting.append(hit)
+
+    unresolved: list[RegionHit] = []
+    # Look-alikes abroad: a Chinese address (country CN, Chinese script) or Xinjiang context.
+    for hit in street_or_waiting:
+        if hit.needs is not Needs.CHINA:
+            continue
+        if conflict:
+            continue
+        if country_cn or hit.chinese_script or fired:
+            fired.append(hit)
+        else:
+            unresolved.append(hit)
+    # Look-alikes inside China: only another Xinjiang token on the node resolves them.
+    for hit in street_or_waiting:
+        if hit.needs is not Needs.XINJIANG:
+            continue
+        if conflict:
+            continue
+        if any(other.rule_id != hit.rule_id for other in fired):
+            fired.append(hit)
+        else:
+            unresolved.append(hit)
+    return RegionScan(nexus=tuple(fired), ambiguous=tuple(unresolved))
