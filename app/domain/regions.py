@@ -318,13 +318,19 @@ def _apply_context(hits: Sequence[RegionHit], country_cn: bool, conflict: bool) 
             street_or_waiting.append(hit)
 
     unresolved: list[RegionHit] = []
-    # Look-alikes abroad: a Chinese address (country CN, Chinese script) or Xinjiang context.
+    # Look-alikes abroad: a Chinese address (country CN, Chinese script) or Xinjiang context,
+    # which may be another look-alike of a different place ("Yiwu County, Hami").
+    strong_context = bool(fired)
     for hit in street_or_waiting:
         if hit.needs is not Needs.CHINA:
             continue
         if conflict:
             continue
-        if country_cn or hit.chinese_script or fired:
+        corroborated = any(
+            other.rule_id != hit.rule_id and other.spelling != hit.spelling
+            for other in street_or_waiting
+        )
+        if country_cn or hit.chinese_script or strong_context or corroborated:
             fired.append(hit)
         else:
             unresolved.append(hit)

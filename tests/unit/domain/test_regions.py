@@ -1,0 +1,210 @@
+"""Xinjiang detection on addresses, names and declared regions: spellings, scripts, traps."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.domain.engine import scan_party
+from app.domain.manifest import Party
+from app.domain.regions import HitKind
+from app.domain.rules import RuleSet
+
+# (name, address, country) that MUST be detected as a Xinjiang nexus
+POSITIVES = [
+    ("Acme", "Ürümqi", None),
+    ("Acme", "Urumqi, China", "CN"),
+    ("Acme", "Wulumuqi Shi", None),
+    ("Acme", "乌鲁木齐市天山区解放北路", None),
+    ("Acme", "新疆烏魯木齊市", None),
+    ("Acme", "Urumchi", None),
+    ("Acme", "ئۈرۈمچى", None),
+    ("Acme", "Kashgar", None),
+    ("Acme", "Kashi, Xinjiang", None),
+    ("Acme", "Kashi City", "CN"),
+    ("Acme", "喀什地区", None),
+    ("Acme", "Qeshqer", None),
+    ("Acme", "Hotan", None),
+    ("Acme", "Hetian", None),
+    ("Acme", "Khotan", None),
+    ("Acme", "和田市", None),
+    ("Acme", "Industrial Park Road 8, 844000", "CN"),
+    ("Acme", "Room 5, Building 2, 830011", "CN"),
+    ("Acme", "第一师阿拉尔市", None),
+    ("Acme", "兵团第八师石河子市一四三团", None),
+    ("XPCC Cotton Trading", "", None),
+    ("Acme", "Aksu, Xinjiang", None),
+    ("Acme", "Aksu Prefecture", "CN"),
+    ("Acme", "Aksu", "CN"),
+    ("Acme", "阿克蘇地區", None),
+    ("Acme", "Korla, Bayingolin", None),
+    ("Acme", "Bazhou, Xinjiang", "CN"),
+    ("Acme", "新疆巴州焉耆县", "CN"),
+    ("Acme", "Kuqa", None),
+    ("Kuche Zongheng Textile Co.", "", "CN"),
+    ("Shihezi Huafu Cotton Co.", "", "CN"),
+    ("Huyanghe Huafu Textile", "", "CN"),
+    ("Shaya Yinhua Cotton", "", "CN"),
+    ("Acme", "Turfan", None),
+    ("Acme", "Qumul", None),
+    ("Acme", "Hami", "CN"),
+    ("Acme", "Changji", "CN"),
+    ("Acme", "Yining (Ghulja)", None),
+    ("Acme", "Horgos, Ili", "CN"),
+    ("Acme", "霍尔果斯市", None),
+    ("Acme", "Altay", "CN"),
+    ("Acme", "Altay Prefecture", None),
+    ("Acme", "Beitun City, Xinjiang", None),
+    ("Acme", "伊吾县", None),
+    ("Acme", "Yiwu County, Hami", None),
+    ("Acme", "XUAR", None),
+    ("Acme", "Sinkiang", None),
+    ("Acme", "East Turkestan", None),
+    ("Acme", "CN-XJ", None),
+    ("Acme", "Xinjiang Uygur Autonomous Region", None),
+    ("Acme", "新疆維吾爾自治區", None),
+    ("Acme", "Division 8, Regiment 150", "CN"),
+    ("Acme", "农八师", None),
+    ("Acme", "Production and Construction Corps", None),
+    ("Acme", "Bingtuan", None),
+    ("Acme", "Karamay", None),
+    ("Acme", "Dushanzi District, Karamay", None),
+    ("Acme", "Shanshan County, Turpan", None),
+    ("Acme", "鄯善县", None),
+    ("Acme", "Yarkand", None),
+    ("Acme", "Bole, Bortala", "CN"),
+    ("Acme", "Wujiaqu", None),
+    ("Acme", "Kokdala", None),
+    ("Acme", "Tumxuk", None),
+    ("Acme", "Qinghe, Altay, Xinjiang", "CN"),
+]
+
+# (name, address, country) that must NOT be detected as a Xinjiang nexus
+NEGATIVES = [
+    ("Acme", "Aksu, Kazakhstan", None),
+    ("Acme", "Aksu, Pavlodar Region", "KZ"),
+    ("Acme", "Altai, Russia", None),
+    ("Acme", "Gorno-Altaysk, Altai Republic", "RU"),
+    ("Acme", "Altai", "MN"),
+    ("Acme", "Aral", "KZ"),
+    ("Acme", "Yiwu, Zhejiang", "CN"),
+    ("Acme", "浙江省义乌市", "CN"),
+    ("Acme", "Xinjiang Road, Qingdao, Shandong", "CN"),
+    ("Acme", "青岛市新疆路8号", "CN"),
+    ("Acme", "上海市乌鲁木齐中路100号", "CN"),
+    ("Acme", "Urumqi Road, Shanghai", "CN"),
+    ("Acme", "Hamilton", "NZ"),
+    ("Hamilton Cotton Ltd", "Hamilton, Ontario", "CA"),
+    ("Acme", "Kashiwa, Chiba, Japan", None),
+    ("Acme", "Changjiang Road, Nanjing", "CN"),
+    ("Changjiang Textile", "Wuhan", "CN"),
+    ("Acme", "Khorgos", "KZ"),
+    ("Acme", "Khorgos Gateway, Almaty Region", None),
+    ("Acme", "Beitun District, Taichung", "TW"),
+    ("Acme", "台中市北屯區", None),
+    ("Acme", "河北省霸州市", "CN"),
+    ("Acme", "Bazhou, Hebei", "CN"),
+    ("Acme", "100 Main St, Springfield 830000", "US"),
+    ("Acme", "Ranchi 834001", "IN"),
+    ("Acme", "Baicheng, Jilin", "CN"),
+    ("Acme", "吉林省白城市", "CN"),
+    ("Acme", "Xinhe County, Xingtai, Hebei", "CN"),
+    ("Acme", "河北省清河县", "CN"),
+    ("Acme", "Shawan District, Leshan, Sichuan", "CN"),
+    ("Acme", "四川省乐山市沙湾区", "CN"),
+    ("Acme", "Kunyu Mountain, Yantai, Shandong", "CN"),
+    ("Acme", "Xinxing County, Guangdong", "CN"),
+    ("Acme", "Baiyang Lake, Baoding, Hebei", "CN"),
+    ("Acme", "北京第一师范学院", "CN"),
+    ("Acme", "Taipei 迪化街", "TW"),
+    ("Acme", "Manas, Kyrgyzstan", None),
+    ("Ningbo Shanshan Co.", "Ningbo, Zhejiang", "CN"),
+    ("Acme", "Marketing Division 3, Chicago", "US"),
+    ("Yili Dairy Group", "Hohhot, Inner Mongolia", "CN"),
+    ("Acme", "集团总部", "CN"),
+    ("Acme", "Bay County, Florida", "US"),
+]
+
+
+def _xinjiang(party: Party, rules: RuleSet) -> bool:
+    return bool(scan_party(party, rules).nexus)
+
+
+@pytest.mark.parametrize(("name", "address", "country"), POSITIVES)
+def test_xinjiang_spellings_and_scripts_fire(
+    name: str, address: str, country: str | None, rules: RuleSet
+) -> None:
+    assert _xinjiang(Party(name=name, address=address, country=country), rules)
+
+
+@pytest.mark.parametrize(("name", "address", "country"), NEGATIVES)
+def test_look_alikes_do_not_fire(
+    name: str, address: str, country: str | None, rules: RuleSet
+) -> None:
+    assert not _xinjiang(Party(name=name, address=address, country=country), rules)
+
+
+def test_every_place_in_the_rules_fires_in_chinese(rules: RuleSet) -> None:
+    """Each place's official Chinese name, alone in a CN address, is a nexus."""
+    for place in rules.public["regions"]["places"]:
+        for chinese in place["chinese"]:
+            party = Party(name="Acme", address=chinese, country="CN")
+            assert _xinjiang(party, rules), (place["id"], chinese)
+
+
+def test_every_unambiguous_latin_name_fires_without_context(rules: RuleSet) -> None:
+    for place in rules.public["regions"]["places"]:
+        for name in place["names"]:
+            assert _xinjiang(Party(name="Acme", address=name), rules), (place["id"], name)
+
+
+def test_ambiguous_name_without_context_is_a_question_not_a_nexus(rules: RuleSet) -> None:
+    scan = scan_party(Party(name="Acme", address="Aksu"), rules)
+    assert not scan.nexus
+    assert [h.label for h in scan.ambiguous] == ["Aksu Prefecture", "Aksu City"]
+
+
+def test_conflict_suppresses_even_the_question(rules: RuleSet) -> None:
+    scan = scan_party(Party(name="Acme", address="Aksu", country="KZ"), rules)
+    assert not scan.nexus and not scan.ambiguous
+
+
+def test_postcode_without_country_needs_a_chinese_address(rules: RuleSet) -> None:
+    assert not _xinjiang(Party(name="Acme", address="Suite 4, 844000"), rules)
+    assert _xinjiang(Party(name="Acme", address="工业园区 844000"), rules)
+    assert _xinjiang(Party(name="Acme", postcode="843000", country="CN"), rules)
+
+
+def test_uscc_registered_in_xinjiang(rules: RuleSet) -> None:
+    xinjiang = Party(name="Acme", identifiers=(("uscc", "91652901MA77XXXX1A"),))
+    zhejiang = Party(name="Acme", identifiers=(("uscc", "91330782MA28XXXX1B"),))
+    hits = scan_party(xinjiang, rules).nexus
+    assert [h.kind for h in hits] == [HitKind.REGISTRATION]
+    assert hits[0].code == "652901"
+    assert not _xinjiang(zhejiang, rules)
+
+
+def test_declared_region_codes(rules: RuleSet) -> None:
+    assert _xinjiang(Party(name="Acme", region="XJ", country="CN"), rules)
+    assert _xinjiang(Party(name="Acme", region="CN-65"), rules)
+    assert not _xinjiang(Party(name="Acme", region="ZJ", country="CN"), rules)
+
+
+@pytest.mark.parametrize(
+    ("address", "units"),
+    [
+        ("第八师石河子市", ["XPCC division 8"]),
+        ("第十四师昆玉市", ["XPCC division 14"]),
+        ("一五〇团", ["XPCC regiment 150"]),
+        ("150团", ["XPCC regiment 150"]),
+        ("农一师", ["XPCC division 1"]),
+        ("第十五师", []),  # there is no 15th division
+    ],
+)
+def test_xpcc_unit_numbers(address: str, units: list[str], rules: RuleSet) -> None:
+    scan = scan_party(Party(name="Acme", address=address, country="CN"), rules)
+    assert [h.label for h in scan.xpcc_units] == units
+
+
+def test_xpcc_city_alone_is_not_an_xpcc_unit(rules: RuleSet) -> None:
+    scan = scan_party(Party(name="Acme", address="Shihezi", country="CN"), rules)
+    assert scan.nexus and not scan.xpcc_units
