@@ -22,7 +22,6 @@ class HitKind(StrEnum):
     XPCC_UNIT = "xpcc_unit"
     POSTCODE = "postcode"
     REGISTRATION = "registration"
-    CONFLICT = "conflict"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +74,6 @@ _TERM_HIT_KIND = {
     TermKind.REGION: HitKind.REGION,
     TermKind.PLACE: HitKind.PLACE,
     TermKind.XPCC: HitKind.XPCC_UNIT,
-    TermKind.FOREIGN: HitKind.CONFLICT,
-    TermKind.PROVINCE: HitKind.CONFLICT,
 }
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7}
@@ -106,15 +103,13 @@ def parse_unit_number(text: str) -> int | None:
     return None
 
 
-def _hit_from_term(term: Term, field: TextField, chinese: bool, street: bool) -> RegionHit:
-    kind = _TERM_HIT_KIND[term.kind]
-    label = term.label
+def _hit_from_term(term: Term, field: TextField, chinese: bool) -> RegionHit:
     return RegionHit(
-        kind=kind,
+        kind=_TERM_HIT_KIND[term.kind],
         rule_id=term.rule_id,
-        label=label,
+        label=term.label,
         spelling=term.spelling,
-        field=field.name if not street else f"{field.name}:street",
+        field=field.name,
         text=field.text,
         needs=term.needs,
         chinese_script=chinese,
@@ -130,27 +125,48 @@ def _street_follows(tokens: Sequence[str], after: int, rules: RegionRules) -> bo
     return i < len(tokens) and tokens[i] in rules.street_words
 
 
-def _scan_words(folded: str, field: TextField, rules: RegionRules, out: list[RegionHit]) -> None:
+class _Found:
+    """Hits of one node, plus whether a conflicting place was named on it."""
+
+    __slots__ = ("conflict", "hits")
+
+    def __init__(self) -> None:
+        self.hits: list[RegionHit] = []
+        self.conflict = False
+
+    def add(self, terms: Sequence[Term], field: TextField, chinese: bool, street: bool) -> None:
+        for term in terms:
+            if term.kind in _CONFLICT_KINDS:
+                # a street named after a foreign place ("Taipei Road") is no conflict
+                self.conflict = self.conflict or not street
+            elif not street:  # "Xinjiang Road", "乌鲁木齐中路": a street, not the place
+                self.hits.append(_hit_from_term(term, field, chinese))
+
+
+_CONFLICT_KINDS = frozenset({TermKind.FOREIGN, TermKind.PROVINCE})
+
+
+def _scan_words(folded: str, field: TextField, rules: RegionRules, found: _Found) -> None:
     tokens = words(folded)
     count = len(tokens)
+    first_tokens = rules.word_first_tokens
     i = 0
     while i < count:
-        if tokens[i] not in rules.word_first_tokens:
+        if tokens[i] not in first_tokens:
             i += 1
             continue
         for size in range(min(rules.max_words, count - i), 0, -1):
             key = tokens[i] if size == 1 else " ".join(tokens[i : i + size])
             terms = rules.word_terms.get(key)
             if terms:
-                street = _street_follows(tokens, i + size, rules)
-                out.extend(_hit_from_term(t, field, False, street) for t in terms)
+                found.add(terms, field, False, _street_follows(tokens, i + size, rules))
                 i += size
                 break
         else:
             i += 1
 
 
-def _scan_cjk(folded: str, field: TextField, rules: RegionRules, out: list[RegionHit]) -> None:
+def _scan_cjk(folded: str, field: TextField, rules: RegionRules, found: _Found) -> None:
     for run_match in CJK_RUN.finditer(folded):
         run = run_match.group()
         j = 0
@@ -162,7 +178,7 @@ def _scan_cjk(folded: str, field: TextField, rules: RegionRules, out: list[Regio
                 terms = rules.cjk_terms.get(run[j : j + length])
                 if terms:
                     street = rules.street_cjk.match(run, j + length) is not None
-                    out.extend(_hit_from_term(t, field, True, street) for t in terms)
+                    found.add(terms, field, True, street)
                     j += length
                     break
             else:
@@ -231,7 +247,8 @@ def scan_node(
     identifiers: Iterable[tuple[str, str]] = (),
 ) -> RegionScan:
     """Find Xinjiang nexus on one node. `country` is the node's declared country."""
-    raw: list[RegionHit] = []
+    found = _Found()
+    raw = found.hits
     folded_fields: list[tuple[TextField, str]] = []
     may_have_postcode = False
     for field in fields:
@@ -250,9 +267,9 @@ def scan_node(
                     text=field.text,
                 )
             )
-        _scan_words(folded, field, rules, raw)
+        _scan_words(folded, field, rules, found)
         if not folded.isascii():
-            _scan_cjk(folded, field, rules, raw)
+            _scan_cjk(folded, field, rules, found)
         if rules.xpcc_triggers.search(folded):
             raw.extend(_scan_xpcc_patterns(folded, field, rules))
         if field.name in ("postcode", "address"):
@@ -265,14 +282,8 @@ def scan_node(
         raw.extend(_postcode_hits(folded_fields, declared, rules))
     if not raw:
         return EMPTY_SCAN
-    conflict = declared is not None and declared != "CN"
-    candidates: list[RegionHit] = []
-    for hit in raw:
-        if hit.kind is not HitKind.CONFLICT:
-            candidates.append(hit)
-        elif not hit.field.endswith(":street"):
-            conflict = True
-    return _apply_context(candidates, declared == "CN", conflict)
+    conflict = found.conflict or (declared is not None and declared != "CN")
+    return _apply_context(raw, declared == "CN", conflict)
 
 
 def _postcode_hits(
@@ -308,34 +319,29 @@ def _postcode_hits(
 
 def _apply_context(hits: Sequence[RegionHit], country_cn: bool, conflict: bool) -> RegionScan:
     fired: list[RegionHit] = []
-    street_or_waiting: list[RegionHit] = []
+    waiting: list[RegionHit] = []
     for hit in hits:
-        if hit.field.endswith(":street"):
-            continue  # "Xinjiang Road", "乌鲁木齐中路": a street named after the place
-        if hit.needs is Needs.NONE:
-            fired.append(hit)
-        else:
-            street_or_waiting.append(hit)
+        (fired if hit.needs is Needs.NONE else waiting).append(hit)
 
     unresolved: list[RegionHit] = []
     # Look-alikes abroad: a Chinese address (country CN, Chinese script) or Xinjiang context,
     # which may be another look-alike of a different place ("Yiwu County, Hami").
     strong_context = bool(fired)
-    for hit in street_or_waiting:
+    for hit in waiting:
         if hit.needs is not Needs.CHINA:
             continue
         if conflict:
             continue
         corroborated = any(
             other.rule_id != hit.rule_id and other.spelling != hit.spelling
-            for other in street_or_waiting
+            for other in waiting
         )
         if country_cn or hit.chinese_script or strong_context or corroborated:
             fired.append(hit)
         else:
             unresolved.append(hit)
     # Look-alikes inside China: only another Xinjiang token on the node resolves them.
-    for hit in street_or_waiting:
+    for hit in waiting:
         if hit.needs is not Needs.XINJIANG:
             continue
         if conflict:
