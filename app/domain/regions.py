@@ -128,22 +128,37 @@ def _street_follows(tokens: Sequence[str], after: int, rules: RegionRules) -> bo
 class _Found:
     """Hits of one node, plus whether a conflicting place was named on it."""
 
-    __slots__ = ("conflict", "hits")
+    __slots__ = ("china", "conflict", "hits")
 
     def __init__(self) -> None:
         self.hits: list[RegionHit] = []
         self.conflict = False
+        self.china = False  # "China", "PRC", 中国 named on the node
 
-    def add(self, terms: Sequence[Term], field: TextField, chinese: bool, street: bool) -> None:
+    def add(self, terms: Sequence[Term], field: TextField, chinese: bool, skip: bool) -> None:
+        """`skip`: the mention is a street name or a negated claim, not a location."""
         for term in terms:
             if term.kind in _CONFLICT_KINDS:
                 # a street named after a foreign place ("Taipei Road") is no conflict
-                self.conflict = self.conflict or not street
-            elif not street:  # "Xinjiang Road", "乌鲁木齐中路": a street, not the place
+                self.conflict = self.conflict or not skip
+            elif term.kind is TermKind.CHINA:
+                self.china = True
+            elif not skip:  # "Xinjiang Road", "乌鲁木齐中路", "Xinjiang-free"
                 self.hits.append(_hit_from_term(term, field, chinese))
 
 
 _CONFLICT_KINDS = frozenset({TermKind.FOREIGN, TermKind.PROVINCE})
+
+
+def _negated(tokens: Sequence[str], start: int, end: int, rules: RegionRules) -> bool:
+    before_one = tokens[start - 1] if start >= 1 else ""
+    before_two = " ".join(tokens[start - 2 : start]) if start >= 2 else ""
+    after = tokens[end] if end < len(tokens) else ""
+    return (
+        before_one in rules.negation_before
+        or before_two in rules.negation_before
+        or after in rules.negation_after
+    )
 
 
 def _scan_words(folded: str, field: TextField, rules: RegionRules, found: _Found) -> None:
@@ -159,7 +174,10 @@ def _scan_words(folded: str, field: TextField, rules: RegionRules, found: _Found
             key = tokens[i] if size == 1 else " ".join(tokens[i : i + size])
             terms = rules.word_terms.get(key)
             if terms:
-                found.add(terms, field, False, _street_follows(tokens, i + size, rules))
+                skip = _street_follows(tokens, i + size, rules) or (
+                    field.name in rules.negation_fields and _negated(tokens, i, i + size, rules)
+                )
+                found.add(terms, field, False, skip)
                 i += size
                 break
         else:
@@ -177,8 +195,11 @@ def _scan_cjk(folded: str, field: TextField, rules: RegionRules, found: _Found) 
             for length in rules.cjk_lengths:
                 terms = rules.cjk_terms.get(run[j : j + length])
                 if terms:
-                    street = rules.street_cjk.match(run, j + length) is not None
-                    found.add(terms, field, True, street)
+                    skip = rules.street_cjk.match(run, j + length) is not None or (
+                        field.name in rules.negation_fields
+                        and run[:j].endswith(rules.negation_cjk_before)
+                    )
+                    found.add(terms, field, True, skip)
                     j += length
                     break
             else:
@@ -278,24 +299,25 @@ def scan_node(
         raw.extend(_registration_hits(identifiers, rules))
 
     declared = (country or "").strip().upper() or None
+    in_china = declared == "CN" or (declared is None and found.china)
     if may_have_postcode:
-        raw.extend(_postcode_hits(folded_fields, declared, rules))
+        raw.extend(_postcode_hits(folded_fields, declared, in_china, rules))
     if not raw:
         return EMPTY_SCAN
     conflict = found.conflict or (declared is not None and declared != "CN")
-    return _apply_context(raw, declared == "CN", conflict)
+    return _apply_context(raw, in_china, conflict)
 
 
 def _postcode_hits(
     folded_fields: Sequence[tuple[TextField, str]],
     declared: str | None,
+    china_named: bool,
     rules: RegionRules,
 ) -> list[RegionHit]:
     # A six-digit 83/84 code only means Xinjiang in a Chinese address: the declared country
-    # must be CN, or, with no country declared, the address must be written in Chinese.
+    # must be CN, or, with no country declared, the address names China or is in Chinese.
     in_china = declared in rules.postcode_countries or (
-        declared is None
-        and any(not folded.isascii() and has_cjk(folded) for _, folded in folded_fields)
+        declared is None and (china_named or any(has_cjk(folded) for _, folded in folded_fields))
     )
     if not in_china:
         return []
@@ -333,8 +355,7 @@ def _apply_context(hits: Sequence[RegionHit], country_cn: bool, conflict: bool) 
         if conflict:
             continue
         corroborated = any(
-            other.rule_id != hit.rule_id and other.spelling != hit.spelling
-            for other in waiting
+            other.rule_id != hit.rule_id and other.spelling != hit.spelling for other in waiting
         )
         if country_cn or hit.chinese_script or strong_context or corroborated:
             fired.append(hit)

@@ -28,6 +28,7 @@ class TermKind(StrEnum):
     XPCC = "xpcc"  # an XPCC unit name (Bingtuan, XPCC ...)
     FOREIGN = "foreign"  # a foreign country or city: conflicts with a look-alike
     PROVINCE = "province"  # another Chinese province or city: conflicts with a look-alike
+    CHINA = "china"  # "China", "PRC", 中国: the address is in China
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,10 @@ class RegionRules:
     street_words: frozenset[str]
     street_directions: frozenset[str]
     street_cjk: re.Pattern[str]  # matched right after a Chinese term
+    negation_fields: frozenset[str]  # fields where "no Xinjiang ..." is an absence claim
+    negation_before: frozenset[str]  # folded word keys before a term ("no", "non", "free of")
+    negation_after: frozenset[str]  # folded words right after a term ("free")
+    negation_cjk_before: tuple[str, ...]  # Chinese text right before a term (非, 不含)
     # traditional -> simplified Chinese, applied to text before matching (str.translate table)
     fold_table: Mapping[int, str]
 

@@ -98,6 +98,10 @@ def compile_regions(doc: RegionsDoc, table: Mapping[int, str]) -> RegionRules:
             spelling, Term(TermKind.PROVINCE, "regions.conflicts.provinces", spelling, spelling)
         )
 
+    china = doc.china_context
+    for spelling in [*china.names, *china.chinese]:
+        index.add(spelling, Term(TermKind.CHINA, "regions.china_context", "China", spelling))
+
     streets = doc.street_words
     cjk_street = "|".join(sorted((re.escape(w) for w in streets.chinese), key=len, reverse=True))
     start, end = doc.admin_code.uscc_positions
@@ -134,6 +138,10 @@ def compile_regions(doc: RegionsDoc, table: Mapping[int, str]) -> RegionRules:
         street_words=frozenset(word_key(w) for w in streets.latin),
         street_directions=frozenset(word_key(w) for w in streets.latin_directions),
         street_cjk=re.compile(f"(?:{cjk_street})"),
+        negation_fields=frozenset(doc.negation.fields),
+        negation_before=frozenset(word_key(w) for w in doc.negation.before),
+        negation_after=frozenset(word_key(w) for w in doc.negation.after),
+        negation_cjk_before=tuple(fold(w, table) for w in doc.negation.chinese_before),
         fold_table=dict(table),
     )
 

@@ -154,6 +154,15 @@ class NameList(Strict):
     _chinese = field_validator("chinese")(_chinese)
 
 
+class Negation(Strict):
+    fields: list[str]
+    before: list[str]
+    after: list[str]
+    chinese_before: list[str] = []
+
+    _chinese = field_validator("chinese_before")(_chinese)
+
+
 class Conflicts(Strict):
     foreign: NameList
     provinces: NameList
@@ -165,6 +174,8 @@ class RegionsDoc(Strict):
     postcode: Postcode
     admin_code: AdminCode
     street_words: StreetWords
+    china_context: NameList
+    negation: Negation
     conflicts: Conflicts
     places: list[Place] = Field(min_length=1)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.engine import scan_party
-from app.domain.manifest import Party
+from app.domain.engine import scan_line, scan_party
+from app.domain.manifest import Line, Party
 from app.domain.regions import HitKind
 from app.domain.rules import RuleSet
 
@@ -378,3 +378,47 @@ def test_xpcc_unit_numbers(address: str, units: list[str], rules: RuleSet) -> No
 def test_xpcc_city_alone_is_not_an_xpcc_unit(rules: RuleSet) -> None:
     scan = scan_party(Party(name="Acme", address="Shihezi", country="CN"), rules)
     assert scan.nexus and not scan.xpcc_units
+
+
+@pytest.mark.parametrize(
+    ("address", "fires"),
+    [
+        ("Aksu, China", True),
+        ("Aksu, P.R. China", True),
+        ("Suite 4, 844000, China", True),
+        ("阿克苏 844000", True),
+        ("Aksu", False),
+        ("Suite 4, 844000", False),
+        ("Aksu, Pavlodar Region, Kazakhstan", False),
+        ("Taipei, Taiwan, Republic of China", False),
+    ],
+)
+def test_china_named_in_the_address_stands_in_for_the_country(
+    address: str, fires: bool, rules: RuleSet
+) -> None:
+    assert _xinjiang(Party(name="Acme", address=address), rules) is fires
+
+
+@pytest.mark.parametrize(
+    ("description", "fires"),
+    [
+        ("Xinjiang long-staple cotton T-shirts", True),
+        ("Cotton T-shirts made from Aksu, Xinjiang cotton", True),
+        ("Cotton T-shirts, no Xinjiang cotton", False),
+        ("Xinjiang-free cotton T-shirts", False),
+        ("T-shirts of non-XUAR cotton", False),
+        ("Cotton free of Xinjiang content", False),
+        ("纯棉T恤 不含新疆棉", False),
+        ("新疆长绒棉T恤", True),
+    ],
+)
+def test_an_absence_claim_in_a_description_is_not_a_nexus(
+    description: str, fires: bool, rules: RuleSet
+) -> None:
+    line = Line(line_number=1, hts_code="6109100012", description=description)
+    assert bool(scan_line(line, rules).nexus) is fires
+
+
+def test_negation_words_do_not_apply_to_addresses(rules: RuleSet) -> None:
+    # "No. 8, Xinjiang ..." in an address is a house number, not a denial
+    assert _xinjiang(Party(name="Acme", address="No 8 Kashgar Xinjiang"), rules)
