@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from app.domain.rules import Needs, RegionRules, Term, TermKind
 from app.domain.text import CJK_RUN, fold, has_cjk, words
@@ -24,8 +25,7 @@ class HitKind(StrEnum):
     REGISTRATION = "registration"
 
 
-@dataclass(frozen=True, slots=True)
-class TextField:
+class TextField(NamedTuple):  # a tuple: built for every field of every node, so kept cheap
     name: str  # the manifest field: name, address, region, postcode, description, material
     text: str
 
@@ -163,8 +163,10 @@ def _negated(tokens: Sequence[str], start: int, end: int, rules: RegionRules) ->
 
 def _scan_words(folded: str, field: TextField, rules: RegionRules, found: _Found) -> None:
     tokens = words(folded)
-    count = len(tokens)
     first_tokens = rules.word_first_tokens
+    if first_tokens.isdisjoint(tokens):
+        return
+    count = len(tokens)
     i = 0
     while i < count:
         if tokens[i] not in first_tokens:

@@ -106,11 +106,31 @@ def test_adding_a_xinjiang_input_anywhere_never_lowers_the_outcome(
 
 
 @SETTINGS
-@given(clean_manifest)
-def test_without_any_nexus_the_presumption_never_applies(
-    rules: RuleSet, data: dict[str, Any]
+@given(clean_manifest, st.lists(st.integers(min_value=0), min_size=1, max_size=3))
+def test_removing_every_nexus_never_leaves_the_presumption_applied(
+    rules: RuleSet, data: dict[str, Any], spots: list[int]
 ) -> None:
-    result = assess(manifest_from_dict(data), rules)
-    assert not result.presumption.applies
-    assert not any(f.ground for f in result.findings)
-    assert result.to_dict() == assess(manifest_from_dict(data), rules).to_dict()
+    clean = assess(manifest_from_dict(data), rules)
+    tainted = copy.deepcopy(data)
+    for n, spot in enumerate(spots):
+        _add_at(tainted, spot, XINJIANG_NODES[n % len(XINJIANG_NODES)])
+    assert assess(manifest_from_dict(tainted), rules).presumption.applies
+    _remove_xinjiang(tainted)
+    cleaned = assess(manifest_from_dict(tainted), rules)
+    assert not cleaned.presumption.applies
+    assert not any(f.ground for f in cleaned.findings)
+    assert not clean.presumption.applies
+    assert cleaned.to_dict() == clean.to_dict()
+
+
+def _remove_xinjiang(data: dict[str, Any]) -> None:
+    def prune(inputs: list[dict[str, Any]]) -> None:
+        inputs[:] = [i for i in inputs if dict(i, inputs=[]) not in XINJIANG_TEMPLATES]
+        for child in inputs:
+            prune(child["inputs"])
+
+    for line in data["lines"]:
+        prune(line["inputs"])
+
+
+XINJIANG_TEMPLATES = [dict(node, inputs=[]) for node in XINJIANG_NODES]
