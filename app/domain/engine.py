@@ -22,7 +22,7 @@ from app.domain.findings import (
 )
 from app.domain.manifest import Input, Line, Manifest, Party, iter_inputs, iter_parties
 from app.domain.paths import path_sort_key
-from app.domain.regions import RegionScan, TextField, scan_node
+from app.domain.regions import EMPTY_SCAN, RegionScan, TextField, scan_node
 from app.domain.rules import RuleSet, Sector
 from app.domain.scoring import recommend, risk_score
 from app.domain.screening import EMPTY_SCREENING, ScreeningResult
@@ -31,22 +31,31 @@ from app.domain.sectors import sector_for, sector_for_hts
 
 
 def scan_party(party: Party, rules: RuleSet) -> RegionScan:
-    fields = (
-        TextField("name", party.name),
-        TextField("address", party.address or ""),
-        TextField("region", party.region or ""),
-        TextField("postcode", party.postcode or ""),
-    )
+    fields = [TextField("name", party.name)]
+    if party.address:
+        fields.append(TextField("address", party.address))
+    if party.region:
+        fields.append(TextField("region", party.region))
+    if party.postcode:
+        fields.append(TextField("postcode", party.postcode))
     return scan_node(fields, party.country, rules.regions, party.identifiers)
 
 
 def scan_line(line: Line, rules: RuleSet) -> RegionScan:
-    fields = (TextField("region", line.region or ""), TextField("description", line.description))
+    fields = [TextField("description", line.description)]
+    if line.region:
+        fields.append(TextField("region", line.region))
     return scan_node(fields, line.country_of_origin, rules.regions)
 
 
 def scan_input(item: Input, rules: RuleSet) -> RegionScan:
-    fields = (TextField("region", item.region or ""), TextField("material", item.material or ""))
+    fields = []
+    if item.region:
+        fields.append(TextField("region", item.region))
+    if item.material:
+        fields.append(TextField("material", item.material))
+    if not fields:
+        return EMPTY_SCAN
     return scan_node(fields, item.country_of_origin, rules.regions)
 
 
