@@ -1,0 +1,44 @@
+"""The evidence items CBP will ask for: general G-xx items and per-line sector checklists."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from app.domain.assessment import RequiredEvidence
+from app.domain.rules import EvidenceRules, Sector
+
+SHIPMENT = "shipment"
+
+
+def required_evidence(
+    rules: EvidenceRules,
+    presumption: bool,
+    risk_level: str,
+    sectors_by_line: Mapping[int, Sequence[Sector]],
+) -> tuple[RequiredEvidence, ...]:
+    """General items first (for the whole shipment), then each line's sector checklist.
+
+    `sectors_by_line` holds, per line index, the sectors of the line and of all its inputs in
+    rule-file order; an item asked twice for the same line is listed once.
+    """
+    general: Sequence[str] = ()
+    if presumption:
+        general = rules.when_presumption
+    elif risk_level in rules.high_risk_levels:
+        general = rules.when_high_risk
+    out: list[RequiredEvidence] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(item_id: str, for_path: str) -> None:
+        if (item_id, for_path) in seen:
+            return
+        seen.add((item_id, for_path))
+        out.append(RequiredEvidence(item_id, rules.items[item_id].title, for_path))
+
+    for item_id in general:
+        add(item_id, SHIPMENT)
+    for line_index in sorted(sectors_by_line):
+        for sector in sectors_by_line[line_index]:
+            for item_id in sector.checklist:
+                add(item_id, f"lines[{line_index}]")
+    return tuple(out)
