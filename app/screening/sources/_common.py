@@ -45,3 +45,7 @@ def fail(what: str, row: int, reason: str) -> InvalidListFile:
 
 def split_multi(value: str, sep: str = ";") -> list[str]:
     return [part.strip() for part in value.split(sep) if part.strip()]
+
+
+def has_han(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in text)

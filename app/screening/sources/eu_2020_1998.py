@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 
 from app.screening.countries import country_code
-from app.screening.entry import Alias, ListEntry, ParsedList, Schema, count_entries
-from app.screening.sources._common import csv_rows, decode_text, fail, split_multi
+from app.screening.entry import Alias, AliasKind, ListEntry, ParsedList, Schema, count_entries
+from app.screening.sources._common import csv_rows, decode_text, fail, has_han, split_multi
 
 LIST_ID = "eu_2020_1998"
 HEADER = (
@@ -86,7 +86,13 @@ def parse(data: bytes) -> ParsedList:
                 entry_id=entry_id,
                 schema=schema,
                 name=row["name"],
-                aliases=tuple(dict.fromkeys(Alias(n) for n in names if n != row["name"])),
+                aliases=tuple(
+                    dict.fromkeys(
+                        Alias(n, AliasKind.CHINESE if has_han(n) else AliasKind.AKA)
+                        for n in names
+                        if n != row["name"]
+                    )
+                ),
                 countries=tuple(dict.fromkeys(c for c in countries if c)),
                 addresses=tuple(split_multi(row["address"], ";")),
                 programs=(row["programKey"],) if row["programKey"] else (),

@@ -15,7 +15,7 @@ from typing import Any
 from app.errors import InvalidListFile
 from app.screening.countries import country_code
 from app.screening.entry import Alias, AliasKind, ListEntry, ParsedList, Schema, count_entries
-from app.screening.sources._common import decode_text
+from app.screening.sources._common import decode_text, has_han
 
 SOURCE = "opensanctions"
 DATASET_LIST_IDS: dict[str, str] = {
@@ -44,10 +44,6 @@ _SCHEMAS: dict[str, Schema] = {
 
 def list_id_for(dataset: str) -> str:
     return DATASET_LIST_IDS.get(dataset, f"os_{dataset}")
-
-
-def _has_han(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in text)
 
 
 def _strings(props: Mapping[str, Any], key: str, line: int) -> list[str]:
@@ -85,7 +81,7 @@ def parse(data: bytes, datasets: Collection[str] | None = None) -> ParsedList:
         for extra in (
             names[1:] + _strings(props, "alias", line_no) + _strings(props, "weakAlias", line_no)
         ):
-            aliases.append(Alias(extra, AliasKind.CHINESE if _has_han(extra) else AliasKind.AKA))
+            aliases.append(Alias(extra, AliasKind.CHINESE if has_han(extra) else AliasKind.AKA))
         aliases += [Alias(n, AliasKind.FKA) for n in _strings(props, "previousName", line_no)]
         countries = [
             country_code(c)

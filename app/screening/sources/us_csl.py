@@ -25,8 +25,8 @@ import zlib
 
 from app.errors import InvalidListFile
 from app.screening.countries import country_code
-from app.screening.entry import Alias, ListEntry, ParsedList, Schema, count_entries
-from app.screening.sources._common import csv_rows, decode_text, fail, split_multi
+from app.screening.entry import Alias, AliasKind, ListEntry, ParsedList, Schema, count_entries
+from app.screening.sources._common import csv_rows, decode_text, fail, has_han, split_multi
 
 SOURCE = "us_csl"
 HEADER = (
@@ -108,7 +108,7 @@ def parse(data: bytes) -> ParsedList:
         for alt in split_multi(row["alt_names"]):
             alt = re.sub(r"^and\s+", "", alt)  # BIS writes "A; B; and C"
             if alt and alt != row["name"]:
-                aliases.append(Alias(alt))
+                aliases.append(Alias(alt, AliasKind.CHINESE if has_han(alt) else AliasKind.AKA))
         addresses = split_multi(row["addresses"])
         countries: list[str] = []
         for address in addresses:

@@ -1,0 +1,150 @@
+"""In-memory candidate index over every normalised name and alias of the loaded lists.
+
+Stage one of matching: cheap, recall-oriented. Each name form is posted under its token
+texts (pinyin for Chinese), and core tokens of five or more letters also under their
+one-deletion variants, so a one-edit typo still retrieves (symmetric-delete lookup).
+Generated acronyms live in their own postings and answer single-token queries only.
+
+Retrieval uses the heaviest query tokens first and stops once the tokens not yet used could
+not, on their own, lift a candidate into the possible band; a candidate is kept if the weight
+it shares with the query plus that unused weight still could.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from app.screening.entry import ListEntry, Schema
+from app.screening.normalize import CORE, STOP, NameForm, name_forms
+from app.screening.scorer import PreparedForm, prepare
+
+FUZZY_MIN_LEN = 5
+RARITY_FLOOR = 0.35  # the commonest core token still counts a third of a rare one
+RARITY_SCALE = math.log(1000.0)  # a token in 1 of 1,000 names or rarer weighs 1.0
+UNRETRIEVED_SHARE = 0.35  # stop using tokens once the rest weigh less than this share
+KEEP_SHARE = 0.4  # keep candidates that could still reach this share of the query weight
+MAX_CANDIDATES = 300
+
+
+def deletions(text: str) -> set[str]:
+    return {text[:i] + text[i + 1 :] for i in range(len(text))} | {text}
+
+
+def form_schema(schema: Schema) -> Schema | None:
+    """Vessels and aircraft are named like organisations."""
+    return Schema.PERSON if schema == Schema.PERSON else None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedForm:
+    entry: int  # position in NameIndex.entries
+    alias: str  # the published name or alias this form came from
+    prepared: PreparedForm
+
+
+class NameIndex:
+    def __init__(self, entries: Sequence[ListEntry]) -> None:
+        self.entries: tuple[ListEntry, ...] = tuple(entries)
+        raw: list[tuple[int, str, NameForm]] = []
+        document_frequency: dict[str, int] = {}
+        for position, entry in enumerate(self.entries):
+            for alias in entry.names():
+                for form in name_forms(alias, form_schema(entry.schema)):
+                    raw.append((position, alias, form))
+                    if form.variant != "acronym":
+                        for text in {t.text for t in form.tokens if t.kind == CORE}:
+                            document_frequency[text] = document_frequency.get(text, 0) + 1
+        self.names_indexed = sum(len(e.names()) for e in self.entries)
+        self._df = document_frequency
+        self._n = max(1, len({(p, a) for p, a, _ in raw}))
+        self.forms: list[IndexedForm] = []
+        self.exact: dict[str, list[int]] = {}
+        self.fuzzy: dict[str, list[int]] = {}
+        self.acronyms: dict[str, list[int]] = {}
+        for position, alias, form in raw:
+            form_id = len(self.forms)
+            self.forms.append(IndexedForm(position, alias, prepare(form, self.rarity)))
+            if form.variant == "acronym":
+                self.acronyms.setdefault(form.tokens[0].text, []).append(form_id)
+                continue
+            for token in {t.text: t for t in form.tokens if t.kind != STOP}.values():
+                self.exact.setdefault(token.text, []).append(form_id)
+                if token.han:
+                    continue
+                keys: set[str] = set()
+                for surface in {token.text, token.raw}:
+                    if len(surface) >= FUZZY_MIN_LEN:
+                        keys |= deletions(surface)
+                for key in keys:
+                    self.fuzzy.setdefault(key, []).append(form_id)
+
+    def rarity(self, text: str) -> float:
+        df = self._df.get(text, 0)
+        if df <= 1:
+            return 1.0
+        return max(RARITY_FLOOR, min(1.0, math.log(self._n / df) / RARITY_SCALE))
+
+    def prepare_query(self, form: NameForm) -> PreparedForm:
+        return prepare(form, self.rarity)
+
+    def candidates(self, query: PreparedForm) -> list[int]:
+        """Form ids worth scoring against one query form."""
+        total = query.total
+        if total <= 0:
+            return []
+        if query.form.variant == "acronym" or len(query.tokens) == 1:
+            single = list(self.acronyms.get(query.tokens[0].text, ()))
+            if query.form.variant == "acronym":
+                return [
+                    f
+                    for f in self.exact.get(query.tokens[0].text, ())
+                    if len(self.forms[f].prepared.tokens) == 1
+                ] + single
+        else:
+            single = []
+        order = sorted(range(len(query.tokens)), key=lambda i: -query.weights[i])
+        remaining = total
+        hits: dict[int, float] = {}
+        for i in order:
+            if remaining < UNRETRIEVED_SHARE * total:
+                break
+            token = query.tokens[i]
+            weight = query.weights[i]
+            remaining -= weight
+            found: Iterable[int] = self.exact.get(token.text, ())
+            if token.kind == CORE and len(token.text) >= FUZZY_MIN_LEN - 1 and not token.han:
+                merged = set(found)
+                for surface in {token.text, token.raw}:
+                    for key in deletions(surface):
+                        merged.update(self.fuzzy.get(key, ()))
+                found = merged
+            for form_id in found:
+                hits[form_id] = hits.get(form_id, 0.0) + weight
+        if len(hits) > MAX_CANDIDATES:
+            # Too many: let the tokens not used for retrieval rank them (never add new ones).
+            for i in order:
+                token = query.tokens[i]
+                for form_id in self.exact.get(token.text, ()):
+                    if form_id in hits:
+                        hits[form_id] += query.weights[i] * 0.5
+        # Separated syllables ("Xin Jiang") retrieve through their joined spelling.
+        short = [len(t.text) <= 6 for t in query.tokens]
+        for size in (2, 3, 4):
+            for start in range(len(query.tokens) - size + 1):
+                if not all(short[start : start + size]):
+                    continue
+                key = "".join(t.text for t in query.tokens[start : start + size])
+                weight = sum(query.weights[start : start + size]) / 2
+                for form_id in self.exact.get(key, ()):
+                    hits[form_id] = hits.get(form_id, 0.0) + weight
+        floor = KEEP_SHARE * total - remaining
+        kept = [f for f, w in hits.items() if w >= floor]
+        if len(kept) > MAX_CANDIDATES:
+            kept.sort(key=lambda f: -hits[f])
+            kept = kept[:MAX_CANDIDATES]
+        return kept + single
+
+    def all_form_ids(self) -> range:
+        return range(len(self.forms))

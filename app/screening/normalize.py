@@ -1,0 +1,346 @@
+"""Name normalisation: text folding, tokenisation, legal forms, abbreviations, Chinese.
+
+Pure functions of their input. The only state is the OpenCC converter and memo caches,
+created lazily on first use (never at import).
+
+A name becomes one or more NameForms (token sequences). Each Token has a comparison text
+(ASCII lower case; pinyin for Chinese words, syllables joined per word: 新疆 -> xinjiang) and
+a kind that decides its weight: core, generic (industry words), place, number, legal, stop.
+Legal forms and stop words are kept on the form for explanations but never scored.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from app.screening.entry import Schema
+from app.screening.vocab import (
+    CANONICAL,
+    COVERAGE_PHRASES,
+    GENERIC,
+    HAN_COMPOUND_SURNAMES,
+    HAN_GENERIC,
+    HAN_LEGAL,
+    HAN_PLACES,
+    HAN_STOP,
+    LEGAL_FORMS,
+    PLACES,
+    STOP_WORDS,
+)
+
+CORE = "core"
+GENERIC_KIND = "generic"
+PLACE = "place"
+NUMBER = "number"
+LEGAL = "legal"
+STOP = "stop"
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN_RUN = re.compile(f"[{_HAN}]+")
+_PIECE = re.compile(f"(?P<han>[{_HAN}]+)|(?P<word>(?:(?![{_HAN}])[^\\W_])+)")
+_PAREN = re.compile(r"[(\[【]([^()\[\]【】]*)[)\]】]")
+_INNER_HYPHEN = re.compile(r"(?<=[^\W\d_])[-‐‑–](?=[^\W\d_])")
+_DELETE = re.compile(r"[.'’‘`´\"“”]")
+_COVERAGE = re.compile(r"[,\s]*\b(?:" + "|".join(re.escape(p) for p in COVERAGE_PHRASES) + r")\s*$")
+_HAN_DICT: dict[str, str] = {}
+for _w in HAN_GENERIC:
+    _HAN_DICT[_w] = GENERIC_KIND
+for _w in HAN_PLACES:
+    _HAN_DICT[_w] = PLACE
+for _w in HAN_STOP:
+    _HAN_DICT[_w] = STOP
+for _w in HAN_LEGAL:
+    _HAN_DICT[_w] = LEGAL
+_HAN_MAX_WORD = max(len(w) for w in _HAN_DICT)
+_HAN_LEGAL_SUFFIXES = tuple(sorted(HAN_LEGAL, key=len, reverse=True))
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str  # comparison form
+    kind: str  # core | generic | place | number | legal | stop
+    raw: str  # surface form after folding (hanzi word for Chinese)
+    han: bool = False  # produced from Chinese characters (text is pinyin)
+    paren: bool = False  # inside parentheses: "(Shanshan)" weighs half
+
+
+@dataclass(frozen=True, slots=True)
+class NameForm:
+    source: str  # the name as given
+    tokens: tuple[Token, ...]  # no legal forms; stop words kept with zero weight
+    legal: tuple[str, ...]  # legal forms found and ignored
+    variant: str = "name"  # name | person | acronym
+    pinyin: bool = False  # some tokens came from Chinese characters
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        return tuple(t.text for t in self.tokens)
+
+
+_converter: Callable[[str], str] | None = None
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> simplified Chinese; OpenCC's tables load on first call only."""
+    global _converter
+    if _converter is None:
+        from opencc import OpenCC
+
+        _converter = OpenCC("t2s").convert
+    return _converter(text)
+
+
+def has_han(text: str) -> bool:
+    return _HAN_RUN.search(text) is not None
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """NFKC, traditional->simplified, case folding, diacritics removed (Latin and others)."""
+    text = unicodedata.normalize("NFKC", text)
+    if has_han(text):
+        text = to_simplified(text)
+    text = text.casefold()
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", stripped)
+
+
+@lru_cache(maxsize=65536)
+def pinyin(word: str) -> str:
+    """Chinese word -> toneless pinyin, syllables joined (新疆 -> xinjiang, 绿 -> lu)."""
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(word)).replace("v", "u").replace("ü", "u")
+
+
+def canonical_word(word: str, person: bool) -> str:
+    if person:
+        return word
+    if word in CANONICAL:
+        return CANONICAL[word]
+    if len(word) >= 5 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return CANONICAL.get(word[:-1], word[:-1])
+    return word
+
+
+_LONG_LEGAL = tuple(w for w in LEGAL_FORMS if len(w) >= 6)
+
+
+def _misspelt_legal(word: str) -> bool:
+    """ "Holidng", "Limted", "Compnay": a one-edit slip in a long legal-form word."""
+    from rapidfuzz.distance import OSA
+
+    return len(word) >= 6 and any(
+        abs(len(word) - len(w)) <= 1 and OSA.distance(word, w, score_cutoff=1) <= 1
+        for w in _LONG_LEGAL
+    )
+
+
+def latin_kind(word: str, person: bool) -> str:
+    if word.isdigit():
+        return NUMBER
+    if word in STOP_WORDS:
+        return STOP
+    if person:
+        return CORE
+    if word in LEGAL_FORMS:
+        return LEGAL
+    if word not in CANONICAL.values() and word not in GENERIC and _misspelt_legal(word):
+        return LEGAL
+    if word in PLACES:
+        return PLACE
+    if word in GENERIC or word + "s" in GENERIC:
+        return GENERIC_KIND
+    return CORE
+
+
+def _han_words(run: str) -> list[tuple[str, str | None]]:
+    """Segment a Chinese run: dictionary words (longest first), leftovers in pairs."""
+    words: list[tuple[str, str | None]] = []
+    buffer = ""
+
+    def flush() -> None:
+        nonlocal buffer
+        for i in range(0, len(buffer), 2):
+            words.append((buffer[i : i + 2], None))
+        buffer = ""
+
+    i = 0
+    while i < len(run):
+        for size in range(min(_HAN_MAX_WORD, len(run) - i), 1, -1):
+            word = run[i : i + size]
+            if word in _HAN_DICT:
+                flush()
+                words.append((word, _HAN_DICT[word]))
+                i += size
+                break
+        else:
+            if run[i] in _HAN_DICT:
+                flush()
+                words.append((run[i], _HAN_DICT[run[i]]))
+            else:
+                buffer += run[i]
+            i += 1
+    flush()
+    return words
+
+
+def _han_org_tokens(run: str, paren: bool, legal: list[str]) -> list[Token]:
+    # Legal-form suffixes first, so 有限公司 never pairs with the characters before it.
+    stripped = True
+    while stripped:
+        stripped = False
+        for suffix in _HAN_LEGAL_SUFFIXES:
+            if run.endswith(suffix) and len(run) > len(suffix):
+                legal.append(suffix)
+                run = run[: -len(suffix)]
+                stripped = True
+                break
+    tokens: list[Token] = []
+    for word, kind in _han_words(run):
+        text = pinyin(word)
+        if kind is None:
+            kind = PLACE if text in PLACES else GENERIC_KIND if text in GENERIC else CORE
+        if kind == LEGAL:
+            legal.append(word)
+            continue
+        if kind == STOP:
+            continue
+        tokens.append(Token(text, kind, word, han=True, paren=paren))
+    return tokens
+
+
+def _han_person_tokens(run: str) -> list[Token]:
+    if len(run) < 2 or len(run) > 4:
+        return [Token(pinyin(run), CORE, run, han=True)]
+    cut = 2 if run[:2] in HAN_COMPOUND_SURNAMES and len(run) > 2 else 1
+    surname, given = run[:cut], run[cut:]
+    return [
+        Token(pinyin(surname), CORE, surname, han=True),
+        Token(pinyin(given), CORE, given, han=True),
+    ]
+
+
+def _prepare(name: str) -> str:
+    text = fold(name)
+    text = _COVERAGE.sub("", text)
+    text = text.replace("&", " and ").replace("+", " and ")
+    text = _INNER_HYPHEN.sub("", text)
+    return _DELETE.sub("", text)
+
+
+_VOCAB_KIND: dict[str, str] = {}
+for _w in GENERIC:
+    _VOCAB_KIND[_w] = GENERIC_KIND
+for _w in PLACES:
+    _VOCAB_KIND[_w] = PLACE
+for _w in LEGAL_FORMS:
+    _VOCAB_KIND[_w] = LEGAL
+
+
+def _merge_syllables(tokens: list[Token], legal: list[str]) -> list[Token]:
+    """Separated pinyin syllables that spell a known word become that word
+    ("Ji Tuan" -> jituan, a legal form; "Wu Lu Mu Qi" -> wulumuqi, a place)."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        for size in (4, 3, 2):
+            span = tokens[i : i + size]
+            if len(span) < size or any(len(t.text) > 4 or t.han or t.kind == NUMBER for t in span):
+                continue
+            word = "".join(t.text for t in span)
+            word = CANONICAL.get(word, word)
+            kind = _VOCAB_KIND.get(word)
+            if kind is not None:
+                raw = " ".join(t.raw for t in span)
+                if kind == LEGAL:
+                    legal.append(raw)
+                out.append(Token(word, kind, raw, paren=span[0].paren))
+                i += size
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def _acronym(words: list[Token]) -> str:
+    return "".join(t.text[0] for t in words if t.text and not t.han)
+
+
+def _latin_tokens(piece: str, person: bool, paren: bool, legal: list[str]) -> list[Token]:
+    tokens: list[Token] = []
+    for m in _PIECE.finditer(piece):
+        if m.group("han"):
+            if person:
+                tokens.extend(_han_person_tokens(m.group("han")))
+            else:
+                tokens.extend(_han_org_tokens(m.group("han"), paren, legal))
+            continue
+        raw = m.group("word")
+        word = canonical_word(raw, person)
+        kind = latin_kind(word, person)
+        if kind == LEGAL:
+            legal.append(raw)
+        tokens.append(Token(word, kind, raw, paren=paren))
+    if not person and len(tokens) >= 2:
+        tokens = _merge_syllables(tokens, legal)
+    return tokens
+
+
+@lru_cache(maxsize=131072)
+def name_forms(name: str, schema: Schema | None = None) -> tuple[NameForm, ...]:
+    """Every comparison form of a name; the scorer takes the best form pair."""
+    person = schema == Schema.PERSON
+    text = _prepare(name)
+    legal: list[str] = []
+    main: list[Token] = []
+    paren_groups: list[list[Token]] = []
+    position = 0
+    for m in _PAREN.finditer(text):
+        main += _latin_tokens(text[position : m.start()], person, False, legal)
+        paren_groups.append(_latin_tokens(m.group(1), person, True, legal))
+        position = m.end()
+    main += _latin_tokens(text[position:], person, False, legal)
+
+    forms: list[NameForm] = []
+    spoken = [t for t in main if t.kind not in (STOP,)]
+    acronym_of_main = _acronym(spoken)
+    extra_forms: list[list[Token]] = []
+    for group in paren_groups:
+        # "(XPCC)" after the full name is the published acronym: its own form, not an extra
+        # token that would count as unmatched against every other spelling.
+        if (
+            len(group) == 1
+            and len(group[0].text) >= 3
+            and (acronym_of_main.startswith(group[0].text) or group[0].text == acronym_of_main)
+        ):
+            extra_forms.append([Token(group[0].text, CORE, group[0].raw)])
+        else:
+            main += group
+    # Stop words stay as weightless tokens: they never count, but a syllable such as "da"
+    # can still join its neighbour ("Yi Da" -> yida).
+    scored = tuple(t for t in main if t.kind != LEGAL)
+    if not any(t.kind != STOP for t in scored):  # only legal/stop words ("The Company")
+        scored = tuple(Token(t.text, CORE, t.raw) for t in main if t.kind in (LEGAL, STOP))
+    uses_pinyin = any(t.han for t in scored)
+    forms.append(NameForm(name, scored, tuple(legal), "name", uses_pinyin))
+    for extra in extra_forms:
+        forms.append(NameForm(name, tuple(extra), (), "name", False))
+
+    runs = _HAN_RUN.findall(text)
+    if schema is None and len(runs) == 1 and 2 <= len(runs[0]) <= 4 and not legal:
+        # Unknown schema and a short Chinese name: also read it as surname + given name.
+        forms.append(NameForm(name, tuple(_han_person_tokens(runs[0])), (), "person", True))
+
+    if not person and not uses_pinyin:
+        words = [t for t in main if t.kind != STOP and not t.paren]
+        for candidate in {_acronym(words), _acronym([t for t in words if t.kind != LEGAL])}:
+            if len(candidate) >= 3 and len(words) >= 3 and candidate.isalpha():
+                forms.append(NameForm(name, (Token(candidate, CORE, candidate),), (), "acronym"))
+    return tuple(f for f in forms if f.tokens)

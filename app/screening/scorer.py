@@ -1,0 +1,214 @@
+"""Pairwise name scorer: token alignment with weights, typo tolerance and penalties.
+
+Pure. A score is the weighted share of aligned tokens:
+
+    score = sum(w_pair * similarity) / (sum(w_pair) + unmatched_query_w * EXTRA_QUERY
+                                        + unmatched_candidate_w * EXTRA_CANDIDATE)
+
+minus penalties (numbers that disagree, reordered organisation names) and capped for
+generated acronyms. Token weights: core tokens by rarity across the lists (IDF), generic
+industry words and place names low, legal forms and stop words zero (never tokens at all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rapidfuzz.distance import OSA
+
+from app.screening.normalize import CORE, GENERIC_KIND, NUMBER, PLACE, STOP, NameForm, Token
+
+MATCHER_VERSION = "uflpa-names-2026.11-1"
+
+BASE_WEIGHT: dict[str, float] = {CORE: 1.0, GENERIC_KIND: 0.25, PLACE: 0.3, NUMBER: 1.0, STOP: 0.0}
+PROMOTED_WEIGHT = 0.6  # generic/place tokens of a name with no core token (e.g. XPCC in full)
+PAREN_FACTOR = 0.5  # "(Shanshan)": a qualifier inside the name
+EXTRA_QUERY = 1.0  # unmatched query tokens: the document names something the list does not
+EXTRA_CANDIDATE = 0.6  # unmatched listed tokens: documents often shorten names
+ORDER_PENALTY = 0.05  # organisation tokens aligned out of order
+NUMBER_PENALTY = 0.3  # "No. 4" vs "No. 5": different entities
+ACRONYM_CAP = 0.85  # a generated acronym alone is a lead for review, never a strong match
+HOMOPHONE_SIMILARITY = 0.9  # same pinyin, different characters
+PREFIX_SIMILARITY = 0.85  # "ACCESS" for "accessories" when not in the abbreviation table
+ORG_EDIT_COST = 0.6  # similarity lost per edit, relative to token length
+PERSON_EDIT_COST = 1.5
+MAX_JOIN = 4  # up to four adjacent tokens may spell one token on the other side
+
+Rarity = Callable[[str], float]
+
+
+def uniform_rarity(_text: str) -> float:
+    return 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedForm:
+    form: NameForm
+    tokens: tuple[Token, ...]
+    weights: tuple[float, ...]
+    total: float
+
+
+def prepare(form: NameForm, rarity: Rarity = uniform_rarity) -> PreparedForm:
+    has_core = any(t.kind in (CORE, NUMBER) for t in form.tokens)
+    weights: list[float] = []
+    for token in form.tokens:
+        if token.kind == CORE:
+            w = rarity(token.text)
+        elif not has_core and token.kind in (GENERIC_KIND, PLACE):
+            w = PROMOTED_WEIGHT
+        else:
+            w = BASE_WEIGHT.get(token.kind, 0.0)
+        if token.paren:
+            w *= PAREN_FACTOR
+        weights.append(w)
+    return PreparedForm(form, form.tokens, tuple(weights), sum(weights))
+
+
+def _typo_similarity(a: str, b: str, person: bool) -> float:
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) <= 3 or short[0] != long_[0]:
+        return 0.0
+    if person:
+        # Chinese given names are short syllable compounds: one letter changes the person
+        # ("Lijun" is not "Liujun"), so a person typo is at most a possible match.
+        allowed, cost = (1 if len(long_) >= 6 else 0), PERSON_EDIT_COST
+    else:
+        allowed, cost = (1 if len(long_) <= 7 else 2), ORG_EDIT_COST
+    if allowed == 0 or len(long_) - len(short) > allowed:
+        return 0.0
+    distance = OSA.distance(short, long_, score_cutoff=allowed)
+    if distance > allowed:
+        return 0.0
+    return 1.0 - cost * distance / len(long_)
+
+
+def token_similarity(a: Token, b: Token, person: bool = False) -> float:
+    if a.kind == NUMBER or b.kind == NUMBER:
+        return 1.0 if a.text == b.text else 0.0
+    if a.text == b.text:
+        return HOMOPHONE_SIMILARITY if a.han and b.han and a.raw != b.raw else 1.0
+    if a.han or b.han:
+        return _typo_similarity(a.text, b.text, person)
+    short, long_ = (a.text, b.text) if len(a.text) <= len(b.text) else (b.text, a.text)
+    if not person and len(short) >= 4 and len(long_) >= 6 and long_.startswith(short):
+        return PREFIX_SIMILARITY  # an abbreviation the table does not know ("ACCESS")
+    best = _typo_similarity(a.text, b.text, person)
+    if a.raw != a.text or b.raw != b.text:
+        # A typo in a word the abbreviation table would have folded ("Indutsrial"):
+        # compare the surface forms too.
+        best = max(best, _typo_similarity(a.raw, b.raw, person))
+    return best
+
+
+@dataclass(slots=True)
+class PairScore:
+    score: float
+    pairs: list[tuple[int, int, float, float]] = field(default_factory=list)  # i, j, sim, w
+    joined: list[tuple[tuple[int, ...], tuple[int, ...], float, float]] = field(
+        default_factory=list
+    )
+    unmatched_query: list[int] = field(default_factory=list)
+    unmatched_candidate: list[int] = field(default_factory=list)
+    penalties: dict[str, float] = field(default_factory=dict)
+
+
+def _join_pass(
+    q: PreparedForm,
+    c: PreparedForm,
+    free_q: set[int],
+    free_c: set[int],
+    out: list[tuple[tuple[int, ...], tuple[int, ...], float, float]],
+    swap: bool,
+    person: bool,
+    exact: bool,
+) -> None:
+    """Adjacent unmatched tokens on one side that spell one token on the other: separated
+    pinyin syllables ("Xin Jiang Sheng Chan" / "xinjiang shengchan"), "O Film" / "OFilm"."""
+    for size in range(min(MAX_JOIN, len(free_q)), 1, -1):
+        for start in range(len(q.tokens) - size + 1):
+            span = tuple(range(start, start + size))
+            if not free_q.issuperset(span):
+                continue
+            parts = [q.tokens[i] for i in span]
+            joined = Token(
+                "".join(t.text for t in parts),
+                CORE,
+                "".join(t.raw for t in parts),
+                han=all(t.han for t in parts),
+            )
+            for j in sorted(free_c):
+                if exact and joined.text != c.tokens[j].text:
+                    continue
+                sim = token_similarity(joined, c.tokens[j], person)
+                if sim > 0:
+                    w = (sum(q.weights[i] for i in span) + c.weights[j]) / 2
+                    out.append((span, (j,), sim, w) if not swap else ((j,), span, sim, w))
+                    free_q.difference_update(span)
+                    free_c.discard(j)
+                    break
+
+
+def score_pair(q: PreparedForm, c: PreparedForm, person: bool = False) -> PairScore:
+    if q.form.variant == "acronym" or c.form.variant == "acronym":
+        # A generated acronym only ever meets a published one-word name, never another
+        # generated acronym ("Aksu Cotton Co." is not "Afghan-German Construction Co.").
+        both = q.form.variant == c.form.variant
+        if both or len(q.tokens) != 1 or len(c.tokens) != 1:
+            return PairScore(0.0)
+    candidates: list[tuple[float, float, int, int]] = []
+    for i, qt in enumerate(q.tokens):
+        for j, ct in enumerate(c.tokens):
+            sim = token_similarity(qt, ct, person)
+            if sim > 0:
+                candidates.append((sim * (q.weights[i] + c.weights[j]), sim, i, j))
+    candidates.sort(reverse=True)
+    free_q = set(range(len(q.tokens)))
+    free_c = set(range(len(c.tokens)))
+    result = PairScore(0.0)
+    # Exact tokens, then exact joined spellings, then typos and abbreviations: "Zhong He"
+    # must spell "zhonghe" before "zhong" can claim it as a prefix.
+    for _, sim, i, j in candidates:
+        if i in free_q and j in free_c and q.tokens[i].text == c.tokens[j].text:
+            free_q.discard(i)
+            free_c.discard(j)
+            result.pairs.append((i, j, sim, (q.weights[i] + c.weights[j]) / 2))
+    joinable = len(free_q) >= 2 or len(free_c) >= 2
+    if joinable:
+        _join_pass(q, c, free_q, free_c, result.joined, False, person, True)
+        _join_pass(c, q, free_c, free_q, result.joined, True, person, True)
+    for _, sim, i, j in candidates:
+        if i in free_q and j in free_c:
+            free_q.discard(i)
+            free_c.discard(j)
+            result.pairs.append((i, j, sim, (q.weights[i] + c.weights[j]) / 2))
+    if joinable:
+        _join_pass(q, c, free_q, free_c, result.joined, False, person, False)
+        _join_pass(c, q, free_c, free_q, result.joined, True, person, False)
+
+    matched_w = sum(w for *_, w in result.pairs) + sum(w for *_, w in result.joined)
+    credit = sum(s * w for *_, s, w in result.pairs) + sum(s * w for *_, s, w in result.joined)
+    extra_q = sum(q.weights[i] for i in free_q)
+    extra_c = sum(c.weights[j] for j in free_c)
+    denominator = matched_w + extra_q * EXTRA_QUERY + extra_c * EXTRA_CANDIDATE
+    if denominator <= 0 or credit <= 0:
+        return PairScore(0.0, unmatched_query=sorted(free_q), unmatched_candidate=sorted(free_c))
+    score = credit / denominator
+
+    q_numbers = {t.text for t in q.tokens if t.kind == NUMBER}
+    c_numbers = {t.text for t in c.tokens if t.kind == NUMBER}
+    if q_numbers and c_numbers and q_numbers != c_numbers:
+        result.penalties["number_mismatch"] = -NUMBER_PENALTY
+    if not person and len(result.pairs) >= 2:
+        ordered = [j for _, j, _, _ in sorted(result.pairs)]
+        if any(b < a for a, b in zip(ordered, ordered[1:], strict=False)):
+            result.penalties["token_order"] = -ORDER_PENALTY
+    score += sum(result.penalties.values())
+    if "acronym" in (q.form.variant, c.form.variant) and score > ACRONYM_CAP:
+        result.penalties["acronym_cap"] = ACRONYM_CAP - score
+        score = ACRONYM_CAP
+    result.score = max(0.0, min(1.0, score))
+    result.unmatched_query = sorted(free_q)
+    result.unmatched_candidate = sorted(free_c)
+    return result
