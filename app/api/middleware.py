@@ -117,9 +117,17 @@ class RequestContextMiddleware:
 
     @staticmethod
     def _route(scope: Scope) -> str:
-        route: Any = scope.get("route")
-        path = getattr(route, "path", None)
-        return str(path) if path else "unmatched"
+        """The route template (/v1/shipments/{shipment_id}), never the raw path, so the
+        metric's label set stays bounded."""
+        if scope.get("route") is None:
+            return "unmatched"
+        params: dict[str, Any] = scope.get("path_params") or {}
+        names_by_value = {str(v): k for k, v in params.items()}
+        segments = [
+            f"{{{names_by_value[seg]}}}" if seg in names_by_value else seg
+            for seg in str(scope["path"]).split("/")
+        ]
+        return "/".join(segments)
 
     @staticmethod
     async def _reject(send: Any, status: int, limit: int) -> None:

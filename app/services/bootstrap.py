@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.domain.rules import RuleSet
 from app.logs import get_logger
 from app.screening.entry import ListEntry
-from app.screening.screener import MATCHER_VERSION, Screener
+from app.screening.scorer import MATCHER_VERSION
+from app.screening.screener import Screener
 from app.services import lists
 from app.services.assessor import Assessor
 from app.services.rules import load_and_record_rules

@@ -62,9 +62,22 @@ def active_version(session: Session, source: str) -> ListVersion | None:
 def import_list(
     session: Session, source: str, files: Mapping[str, bytes], actor: str
 ) -> ImportResult:
-    """Parse and store a new list version in one transaction (the caller's session)."""
+    """Parse a file set and store it as a new list version in one transaction."""
     parsed = parse_source(source, files)  # raises InvalidListFile before anything is written
-    sha = files_sha256(files)
+    return _store(session, source, parsed, files_sha256(files), actor)
+
+
+def import_uploaded(
+    session: Session, source: str, filename: str, data: bytes, actor: str
+) -> ImportResult:
+    """Parse one uploaded official file (OFAC: a ZIP of its CSV set) and store it."""
+    if source not in SOURCES:
+        raise InvalidListFile(f"unknown list source {source!r}; known: {sorted(SOURCES)}")
+    parsed = SOURCES[source].parse_upload(data)
+    return _store(session, source, parsed, files_sha256({filename: data}), actor)
+
+
+def _store(session: Session, source: str, parsed: ParsedList, sha: str, actor: str) -> ImportResult:
     current = active_version(session, source)
     if current is not None and current.file_sha256 == sha:
         return ImportResult(current, created=False)

@@ -260,7 +260,7 @@ def get_shipment(session: Session, principal: Principal, shipment_id: uuid.UUID)
     return ShipmentView(shipment, latest_assessment(session, shipment.id))
 
 
-def visible_shipments(principal: Principal) -> Select[tuple[Shipment]]:
+def visible_shipments(principal: Principal) -> Select[Shipment]:
     query = select(Shipment)
     if not principal.sees_all:
         query = query.where(Shipment.importer_id.in_(principal.importer_ids))
