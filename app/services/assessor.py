@@ -8,19 +8,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.domain.assessment import Assessment
 from app.domain.engine import assess
 from app.domain.manifest import Manifest, iter_parties
 from app.domain.rules import RuleSet
-from app.domain.screening import ListMatch, ScreeningResult
+from app.domain.screening import Band, ListMatch, ScreeningResult
+from app.screening.entry import Schema
 
 
 class PartyScreener(Protocol):
     def screen(
-        self, name: str, country: str | None = None, address: str | None = None
+        self,
+        name: str,
+        country: str | None = None,
+        address: str | None = None,
+        schema: Schema | None = None,
     ) -> Sequence[ListMatch]: ...
+
+    def compare(
+        self,
+        a: str,
+        b: str,
+        schema: Schema | None = None,
+        country_a: str | None = None,
+        country_b: str | None = None,
+    ) -> tuple[float, Band | None, dict[str, Any]]: ...
 
 
 @dataclass
