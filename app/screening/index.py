@@ -26,6 +26,7 @@ RARITY_SCALE = math.log(1000.0)  # a token in 1 of 1,000 names or rarer weighs 1
 UNRETRIEVED_SHARE = 0.35  # stop using tokens once the rest weigh less than this share
 KEEP_SHARE = 0.4  # keep candidates that could still reach this share of the query weight
 MAX_CANDIDATES = 300
+CANDIDATE_FLOOR = 0.55  # best reachable score a candidate needs to be scored at all
 
 
 def deletions(text: str) -> set[str]:
@@ -136,11 +137,23 @@ class NameIndex:
                 if not all(short[start : start + size]):
                     continue
                 key = "".join(t.text for t in query.tokens[start : start + size])
-                weight = sum(query.weights[start : start + size]) / 2
+                weight = sum(query.weights[start : start + size])
                 for form_id in self.exact.get(key, ()):
                     hits[form_id] = hits.get(form_id, 0.0) + weight
         floor = KEEP_SHARE * total - remaining
-        kept = [f for f, w in hits.items() if w >= floor]
+        kept = []
+        forms = self.forms
+        for form_id, hit in hits.items():
+            if hit < floor:
+                continue
+            # The listed name's own tokens that the query cannot cover still dilute the score;
+            # drop candidates that could not reach the keep share even if everything else
+            # aligned (weights differ by side, hence the slack).
+            reachable = min(total, hit + remaining)
+            surplus = forms[form_id].prepared.total - reachable
+            if surplus > 0 and reachable / (reachable + 0.6 * surplus) < CANDIDATE_FLOOR:
+                continue
+            kept.append(form_id)
         if len(kept) > MAX_CANDIDATES:
             kept.sort(key=lambda f: -hits[f])
             kept = kept[:MAX_CANDIDATES]

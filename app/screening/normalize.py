@@ -244,22 +244,23 @@ for _w in LEGAL_FORMS:
 
 
 def _merge_syllables(tokens: list[Token], legal: list[str]) -> list[Token]:
-    """Separated pinyin syllables that spell a known word become that word
-    ("Ji Tuan" -> jituan, a legal form; "Wu Lu Mu Qi" -> wulumuqi, a place)."""
+    """Separated pinyin syllables that spell a legal form become it ("Ji Tuan" -> jituan,
+    "You Xian Gong Si" -> youxian gongsi), so they weigh nothing. Other words are left to
+    the scorer's span joining, which sees the listed name and so cannot guess wrong
+    ("Hua Fu Shi Shang" is huafu shishang, not hua fushi shang)."""
     out: list[Token] = []
     i = 0
     while i < len(tokens):
         for size in (4, 3, 2):
             span = tokens[i : i + size]
-            if len(span) < size or any(len(t.text) > 4 or t.han or t.kind == NUMBER for t in span):
+            if len(span) < size or any(len(t.text) > 6 or t.han or t.kind == NUMBER for t in span):
                 continue
             word = "".join(t.text for t in span)
             word = CANONICAL.get(word, word)
             kind = _VOCAB_KIND.get(word)
-            if kind is not None:
+            if kind == LEGAL:
                 raw = " ".join(t.raw for t in span)
-                if kind == LEGAL:
-                    legal.append(raw)
+                legal.append(raw)
                 out.append(Token(word, kind, raw, paren=span[0].paren))
                 i += size
                 break

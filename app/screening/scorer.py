@@ -34,6 +34,7 @@ PREFIX_SIMILARITY = 0.85  # "ACCESS" for "accessories" when not in the abbreviat
 ORG_EDIT_COST = 0.6  # similarity lost per edit, relative to token length
 PERSON_EDIT_COST = 1.5
 MAX_JOIN = 4  # up to four adjacent tokens may spell one token on the other side
+JOIN_PIECE_MAX = 6  # the longest pinyin syllable (zhuang, shuang)
 
 Rarity = Callable[[str], float]
 
@@ -126,21 +127,29 @@ def _join_pass(
 ) -> None:
     """Adjacent unmatched tokens on one side that spell one token on the other: separated
     pinyin syllables ("Xin Jiang Sheng Chan" / "xinjiang shengchan"), "O Film" / "OFilm"."""
+    tokens = q.tokens
     for size in range(min(MAX_JOIN, len(free_q)), 1, -1):
-        for start in range(len(q.tokens) - size + 1):
+        for start in range(len(tokens) - size + 1):
             span = tuple(range(start, start + size))
             if not free_q.issuperset(span):
                 continue
-            parts = [q.tokens[i] for i in span]
-            joined = Token(
-                "".join(t.text for t in parts),
-                CORE,
-                "".join(t.raw for t in parts),
-                han=all(t.han for t in parts),
-            )
+            parts = tokens[start : start + size]
+            # Only syllable-sized pieces ("zhuang", "o" of "O Film") are worth joining.
+            if any(len(t.text) > JOIN_PIECE_MAX for t in parts):
+                continue
+            text = "".join(t.text for t in parts)
+            joined: Token | None = None
             for j in sorted(free_c):
-                if exact and joined.text != c.tokens[j].text:
+                other = c.tokens[j].text
+                if exact:
+                    if text != other:
+                        continue
+                elif abs(len(other) - len(text)) > 2 or other[0] != text[0]:
                     continue
+                if joined is None:
+                    joined = Token(
+                        text, CORE, "".join(t.raw for t in parts), han=all(t.han for t in parts)
+                    )
                 sim = token_similarity(joined, c.tokens[j], person)
                 if sim > 0:
                     w = (sum(q.weights[i] for i in span) + c.weights[j]) / 2
@@ -154,9 +163,12 @@ def score_pair(q: PreparedForm, c: PreparedForm, person: bool = False) -> PairSc
     if q.form.variant == "acronym" or c.form.variant == "acronym":
         # A generated acronym only ever meets a published one-word name, never another
         # generated acronym ("Aksu Cotton Co." is not "Afghan-German Construction Co.").
+        # Initials carry no spelling to be tolerant about: only an exact match counts.
         both = q.form.variant == c.form.variant
         if both or len(q.tokens) != 1 or len(c.tokens) != 1:
             return PairScore(0.0)
+        if q.tokens[0].text != c.tokens[0].text:
+            return PairScore(0.0, unmatched_query=[0], unmatched_candidate=[0])
     candidates: list[tuple[float, float, int, int]] = []
     for i, qt in enumerate(q.tokens):
         for j, ct in enumerate(c.tokens):
