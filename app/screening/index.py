@@ -1,8 +1,9 @@
 """In-memory candidate index over every normalised name and alias of the loaded lists.
 
 Stage one of matching: cheap, recall-oriented. Each name form is posted under its token
-texts (pinyin for Chinese), and core tokens of five or more letters also under their
-one-deletion variants, so a one-edit typo still retrieves (symmetric-delete lookup).
+texts (pinyin for Chinese). Spellings of five or more letters are also entered in a
+symmetric-delete dictionary, so a query token finds its one-edit neighbours; each neighbour
+is checked with the scorer's typo rule before its postings are read.
 Generated acronyms live in their own postings and answer single-token queries only.
 
 Retrieval uses the heaviest query tokens first and stops once the tokens not yet used could
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 from app.screening.entry import ListEntry, Schema
 from app.screening.normalize import CORE, STOP, NameForm, name_forms
-from app.screening.scorer import PreparedForm, prepare
+from app.screening.scorer import PreparedForm, typo_similarity, prepare
 
 FUZZY_MIN_LEN = 5
 RARITY_FLOOR = 0.35  # the commonest core token still counts a third of a rare one
@@ -52,7 +53,7 @@ class NameIndex:
         document_frequency: dict[str, int] = {}
         for position, entry in enumerate(self.entries):
             for alias in entry.names():
-                for form in name_forms(alias, form_schema(entry.schema)):
+                for form in name_forms(alias, form_schema(entry.schema), acronyms=True):
                     raw.append((position, alias, form))
                     if form.variant != "acronym":
                         for text in {t.text for t in form.tokens if t.kind == CORE}:
@@ -62,8 +63,9 @@ class NameIndex:
         self._n = max(1, len({(p, a) for p, a, _ in raw}))
         self.forms: list[IndexedForm] = []
         self.exact: dict[str, list[int]] = {}
-        self.fuzzy: dict[str, list[int]] = {}
+        self.by_surface: dict[str, list[int]] = {}  # unfolded spelling when it differs
         self.acronyms: dict[str, list[int]] = {}
+        surfaces: set[str] = set()
         for position, alias, form in raw:
             form_id = len(self.forms)
             self.forms.append(IndexedForm(position, alias, prepare(form, self.rarity)))
@@ -74,12 +76,24 @@ class NameIndex:
                 self.exact.setdefault(token.text, []).append(form_id)
                 if token.han:
                     continue
-                keys: set[str] = set()
-                for surface in {token.text, token.raw}:
-                    if len(surface) >= FUZZY_MIN_LEN:
-                        keys |= deletions(surface)
-                for key in keys:
-                    self.fuzzy.setdefault(key, []).append(form_id)
+                if token.raw != token.text:
+                    self.by_surface.setdefault(token.raw, []).append(form_id)
+                surfaces.update(x for x in (token.text, token.raw) if len(x) >= FUZZY_MIN_LEN)
+        # Symmetric-delete dictionary over distinct spellings (not postings): a query token's
+        # neighbours are verified with the scorer's own typo rule before any posting is read.
+        self.neighbours: dict[str, list[str]] = {}
+        for surface in surfaces:
+            for key in deletions(surface):
+                self.neighbours.setdefault(key, []).append(surface)
+
+    def typo_neighbours(self, surface: str) -> set[str]:
+        found: set[str] = set()
+        for key in deletions(surface):
+            for candidate in self.neighbours.get(key, ()):
+                if candidate != surface and candidate not in found:
+                    if typo_similarity(surface, candidate, False) > 0:
+                        found.add(candidate)
+        return found
 
     def rarity(self, text: str) -> float:
         df = self._df.get(text, 0)
@@ -118,8 +132,9 @@ class NameIndex:
             if token.kind == CORE and len(token.text) >= FUZZY_MIN_LEN - 1 and not token.han:
                 merged = set(found)
                 for surface in {token.text, token.raw}:
-                    for key in deletions(surface):
-                        merged.update(self.fuzzy.get(key, ()))
+                    for neighbour in self.typo_neighbours(surface):
+                        merged.update(self.exact.get(neighbour, ()))
+                        merged.update(self.by_surface.get(neighbour, ()))
                 found = merged
             for form_id in found:
                 hits[form_id] = hits.get(form_id, 0.0) + weight

@@ -295,8 +295,15 @@ def _latin_tokens(piece: str, person: bool, paren: bool, legal: list[str]) -> li
 
 
 @lru_cache(maxsize=131072)
-def name_forms(name: str, schema: Schema | None = None) -> tuple[NameForm, ...]:
-    """Every comparison form of a name; the scorer takes the best form pair."""
+def name_forms(
+    name: str, schema: Schema | None = None, acronyms: bool = False
+) -> tuple[NameForm, ...]:
+    """Every comparison form of a name; the scorer takes the best form pair.
+
+    `acronyms=True` (listed names only) adds the initials of multi-word organisation names,
+    so a document that writes just "XPCC" finds the listed full name. Queries never get
+    them: a four-word shipper name has initials that collide with some listed acronym.
+    """
     person = schema == Schema.PERSON
     text = _prepare(name)
     legal: list[str] = []
@@ -339,9 +346,10 @@ def name_forms(name: str, schema: Schema | None = None) -> tuple[NameForm, ...]:
         # Unknown schema and a short Chinese name: also read it as surname + given name.
         forms.append(NameForm(name, tuple(_han_person_tokens(runs[0])), (), "person", True))
 
-    if not person and not uses_pinyin:
+    if acronyms and not person and not uses_pinyin:
         words = [t for t in main if t.kind != STOP and not t.paren]
         for candidate in {_acronym(words), _acronym([t for t in words if t.kind != LEGAL])}:
-            if len(candidate) >= 3 and len(words) >= 3 and candidate.isalpha():
+            # Three letters collide too often ("STC" is any Shihezi-Taian-Cotton); four or more.
+            if len(candidate) >= 4 and len(words) >= 3 and candidate.isalpha():
                 forms.append(NameForm(name, (Token(candidate, CORE, candidate),), (), "acronym"))
     return tuple(f for f in forms if f.tokens)

@@ -67,7 +67,7 @@ def prepare(form: NameForm, rarity: Rarity = uniform_rarity) -> PreparedForm:
     return PreparedForm(form, form.tokens, tuple(weights), sum(weights))
 
 
-def _typo_similarity(a: str, b: str, person: bool) -> float:
+def typo_similarity(a: str, b: str, person: bool) -> float:
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
     if len(short) <= 3 or short[0] != long_[0]:
         return 0.0
@@ -91,15 +91,15 @@ def token_similarity(a: Token, b: Token, person: bool = False) -> float:
     if a.text == b.text:
         return HOMOPHONE_SIMILARITY if a.han and b.han and a.raw != b.raw else 1.0
     if a.han or b.han:
-        return _typo_similarity(a.text, b.text, person)
+        return typo_similarity(a.text, b.text, person)
     short, long_ = (a.text, b.text) if len(a.text) <= len(b.text) else (b.text, a.text)
     if not person and len(short) >= 4 and len(long_) >= 6 and long_.startswith(short):
         return PREFIX_SIMILARITY  # an abbreviation the table does not know ("ACCESS")
-    best = _typo_similarity(a.text, b.text, person)
+    best = typo_similarity(a.text, b.text, person)
     if a.raw != a.text or b.raw != b.text:
         # A typo in a word the abbreviation table would have folded ("Indutsrial"):
         # compare the surface forms too.
-        best = max(best, _typo_similarity(a.raw, b.raw, person))
+        best = max(best, typo_similarity(a.raw, b.raw, person))
     return best
 
 
