@@ -25,9 +25,9 @@ FUZZY_MIN_LEN = 5
 RARITY_FLOOR = 0.35  # the commonest core token still counts a third of a rare one
 RARITY_SCALE = math.log(1000.0)  # a token in 1 of 1,000 names or rarer weighs 1.0
 UNRETRIEVED_SHARE = 0.35  # stop using tokens once the rest weigh less than this share
-KEEP_SHARE = 0.4  # keep candidates that could still reach this share of the query weight
+KEEP_SHARE = 0.5  # keep candidates that could still reach this share of the query weight
 MAX_CANDIDATES = 300
-CANDIDATE_FLOOR = 0.55  # best reachable score a candidate needs to be scored at all
+CANDIDATE_FLOOR = 0.6  # best reachable score a candidate needs to be scored at all
 
 
 def deletions(text: str) -> set[str]:

@@ -49,6 +49,7 @@ class PreparedForm:
     tokens: tuple[Token, ...]
     weights: tuple[float, ...]
     total: float
+    joinable: tuple[bool, ...]  # short enough to be one piece of a joined span
 
 
 def prepare(form: NameForm, rarity: Rarity = uniform_rarity) -> PreparedForm:
@@ -64,7 +65,8 @@ def prepare(form: NameForm, rarity: Rarity = uniform_rarity) -> PreparedForm:
         if token.paren:
             w *= PAREN_FACTOR
         weights.append(w)
-    return PreparedForm(form, form.tokens, tuple(weights), sum(weights))
+    joinable = tuple(len(t.text) <= JOIN_PIECE_MAX for t in form.tokens)
+    return PreparedForm(form, form.tokens, tuple(weights), sum(weights), joinable)
 
 
 def typo_similarity(a: str, b: str, person: bool) -> float:
@@ -127,36 +129,59 @@ def _join_pass(
 ) -> None:
     """Adjacent unmatched tokens on one side that spell one token on the other: separated
     pinyin syllables ("Xin Jiang Sheng Chan" / "xinjiang shengchan"), "O Film" / "OFilm"."""
+    if not free_c:
+        return
+    # Runs of adjacent, unmatched, syllable-sized tokens: the only spans worth joining.
+    runs: list[list[int]] = []
+    run: list[int] = []
+    for i, ok in enumerate(q.joinable):
+        if ok and i in free_q:
+            run.append(i)
+            continue
+        if len(run) >= 2:
+            runs.append(run)
+        run = []
+    if len(run) >= 2:
+        runs.append(run)
+    if not runs:
+        return
     tokens = q.tokens
-    for size in range(min(MAX_JOIN, len(free_q)), 1, -1):
-        for start in range(len(tokens) - size + 1):
-            span = tuple(range(start, start + size))
-            if not free_q.issuperset(span):
-                continue
-            parts = tokens[start : start + size]
-            # Only syllable-sized pieces ("zhuang", "o" of "O Film") are worth joining.
-            if any(len(t.text) > JOIN_PIECE_MAX for t in parts):
-                continue
-            text = "".join(t.text for t in parts)
-            joined: Token | None = None
-            for j in sorted(free_c):
-                other = c.tokens[j].text
-                if exact:
-                    if text != other:
-                        continue
-                elif abs(len(other) - len(text)) > 2 or other[0] != text[0]:
+    by_text = {c.tokens[j].text: j for j in free_c} if exact else {}
+    for run in runs:
+        for size in range(min(MAX_JOIN, len(run)), 1, -1):
+            for k in range(len(run) - size + 1):
+                span = tuple(run[k : k + size])
+                if not free_q.issuperset(span):
                     continue
-                if joined is None:
-                    joined = Token(
-                        text, CORE, "".join(t.raw for t in parts), han=all(t.han for t in parts)
-                    )
-                sim = token_similarity(joined, c.tokens[j], person)
-                if sim > 0:
-                    w = (sum(q.weights[i] for i in span) + c.weights[j]) / 2
-                    out.append((span, (j,), sim, w) if not swap else ((j,), span, sim, w))
-                    free_q.difference_update(span)
-                    free_c.discard(j)
-                    break
+                text = "".join(tokens[i].text for i in span)
+                if exact:
+                    j_exact = by_text.get(text)
+                    if j_exact is None or j_exact not in free_c:
+                        continue
+                    targets = [j_exact]
+                else:
+                    targets = [
+                        j
+                        for j in sorted(free_c)
+                        if abs(len(c.tokens[j].text) - len(text)) <= 2
+                        and c.tokens[j].text[0] == text[0]
+                    ]
+                    if not targets:
+                        continue
+                joined = Token(
+                    text,
+                    CORE,
+                    "".join(tokens[i].raw for i in span),
+                    han=all(tokens[i].han for i in span),
+                )
+                for j in targets:
+                    sim = token_similarity(joined, c.tokens[j], person)
+                    if sim > 0:
+                        w = (sum(q.weights[i] for i in span) + c.weights[j]) / 2
+                        out.append((span, (j,), sim, w) if not swap else ((j,), span, sim, w))
+                        free_q.difference_update(span)
+                        free_c.discard(j)
+                        break
 
 
 def score_pair(q: PreparedForm, c: PreparedForm, person: bool = False) -> PairScore:
@@ -171,7 +196,11 @@ def score_pair(q: PreparedForm, c: PreparedForm, person: bool = False) -> PairSc
             return PairScore(0.0, unmatched_query=[0], unmatched_candidate=[0])
     candidates: list[tuple[float, float, int, int]] = []
     for i, qt in enumerate(q.tokens):
+        q_text, q_raw = qt.text, qt.raw
         for j, ct in enumerate(c.tokens):
+            # Every similarity but equality needs the same first letter (text or surface).
+            if ct.text != q_text and ct.text[0] != q_text[0] and ct.raw[:1] != q_raw[:1]:
+                continue
             sim = token_similarity(qt, ct, person)
             if sim > 0:
                 candidates.append((sim * (q.weights[i] + c.weights[j]), sim, i, j))
