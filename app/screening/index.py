@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from app.screening.entry import ListEntry, Schema
 from app.screening.normalize import CORE, STOP, NameForm, name_forms
-from app.screening.scorer import PreparedForm, typo_similarity, prepare
+from app.screening.scorer import PreparedForm, prepare, typo_similarity
 
 FUZZY_MIN_LEN = 5
 RARITY_FLOOR = 0.35  # the commonest core token still counts a third of a rare one
@@ -90,9 +90,12 @@ class NameIndex:
         found: set[str] = set()
         for key in deletions(surface):
             for candidate in self.neighbours.get(key, ()):
-                if candidate != surface and candidate not in found:
-                    if typo_similarity(surface, candidate, False) > 0:
-                        found.add(candidate)
+                if (
+                    candidate != surface
+                    and candidate not in found
+                    and typo_similarity(surface, candidate, False) > 0
+                ):
+                    found.add(candidate)
         return found
 
     def rarity(self, text: str) -> float:

@@ -271,7 +271,8 @@ def _merge_syllables(tokens: list[Token], legal: list[str]) -> list[Token]:
 
 
 def _acronym(words: list[Token]) -> str:
-    return "".join(t.text[0] for t in words if t.text and not t.han)
+    # Initials of the words as written ("Urumqi", not its pinyin-folded "wulumuqi").
+    return "".join(t.raw[0] for t in words if t.raw and not t.han)
 
 
 def _latin_tokens(piece: str, person: bool, paren: bool, legal: list[str]) -> list[Token]:
@@ -323,11 +324,7 @@ def name_forms(
     for group in paren_groups:
         # "(XPCC)" after the full name is the published acronym: its own form, not an extra
         # token that would count as unmatched against every other spelling.
-        if (
-            len(group) == 1
-            and len(group[0].text) >= 3
-            and (acronym_of_main.startswith(group[0].text) or group[0].text == acronym_of_main)
-        ):
+        if len(group) == 1 and len(group[0].text) >= 3 and group[0].text in acronym_of_main:
             extra_forms.append([Token(group[0].text, CORE, group[0].raw)])
         else:
             main += group
