@@ -27,6 +27,7 @@ RARITY_SCALE = math.log(1000.0)  # a token in 1 of 1,000 names or rarer weighs 1
 UNRETRIEVED_SHARE = 0.35  # stop using tokens once the rest weigh less than this share
 KEEP_SHARE = 0.5  # keep candidates that could still reach this share of the query weight
 MAX_CANDIDATES = 300
+RANK_LIMIT = 60  # candidates scored per query form when retrieval finds more
 CANDIDATE_FLOOR = 0.6  # best reachable score a candidate needs to be scored at all
 
 
@@ -172,9 +173,21 @@ class NameIndex:
             if surplus > 0 and reachable / (reachable + 0.6 * surplus) < CANDIDATE_FLOOR:
                 continue
             kept.append(form_id)
-        if len(kept) > MAX_CANDIDATES:
-            kept.sort(key=lambda f: -hits[f])
-            kept = kept[:MAX_CANDIDATES]
+        if len(kept) > RANK_LIMIT:
+            # Many look alike (forty "... Public Security Bureau"s): estimate each one's score
+            # from the query tokens it spells exactly (or retrieved by typo) and its own
+            # weight, and score only the most promising.
+            texts = {t.text: w for t, w in zip(query.tokens, query.weights, strict=True)}
+
+            def estimate(form_id: int) -> float:
+                prepared = forms[form_id].prepared
+                shared = sum(w for t, w in texts.items() if t in prepared.texts)
+                overlap = max(shared, hits[form_id])
+                own = prepared.total
+                return overlap / (overlap + (total - overlap) + 0.6 * max(0.0, own - overlap))
+
+            kept.sort(key=estimate, reverse=True)
+            kept = kept[:RANK_LIMIT]
         return kept + single
 
     def all_form_ids(self) -> range:

@@ -125,20 +125,43 @@ def canonical_word(word: str, person: bool) -> str:
         return CANONICAL[word]
     if len(word) >= 5 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return CANONICAL.get(word[:-1], word[:-1])
+    if len(word) >= VOCAB_TYPO_MIN_LEN and word not in _known_words():
+        return _vocabulary_typo(word) or word
     return word
 
 
-_LONG_LEGAL = tuple(w for w in LEGAL_FORMS if len(w) >= 6)
+VOCAB_TYPO_MIN_LEN = 6
 
 
-def _misspelt_legal(word: str) -> bool:
-    """ "Holidng", "Limted", "Compnay": a one-edit slip in a long legal-form word."""
+@lru_cache(maxsize=1)
+def _known_words() -> frozenset[str]:
+    return frozenset(CANONICAL) | frozenset(CANONICAL.values()) | GENERIC | PLACES | LEGAL_FORMS
+
+
+@lru_cache(maxsize=1)
+def _vocabulary_deletes() -> dict[str, tuple[str, ...]]:
+    """Symmetric-delete table over the long vocabulary words (built on first use)."""
+    table: dict[str, list[str]] = {}
+    for word in _known_words():
+        if len(word) >= VOCAB_TYPO_MIN_LEN:
+            for key in {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}:
+                table.setdefault(key, []).append(word)
+    return {k: tuple(v) for k, v in table.items()}
+
+
+@lru_cache(maxsize=65536)
+def _vocabulary_typo(word: str) -> str | None:
+    """ "Techonlogy" -> technology, "Holidng" -> holding: a one-edit slip in a long vocabulary
+    word takes that word's canonical form (and so its low weight)."""
     from rapidfuzz.distance import OSA
 
-    return len(word) >= 6 and any(
-        abs(len(word) - len(w)) <= 1 and OSA.distance(word, w, score_cutoff=1) <= 1
-        for w in _LONG_LEGAL
-    )
+    table = _vocabulary_deletes()
+    keys = {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+    for key in sorted(keys):
+        for known in table.get(key, ()):
+            if known[0] == word[0] and OSA.distance(word, known, score_cutoff=1) <= 1:
+                return CANONICAL.get(known, known)
+    return None
 
 
 def latin_kind(word: str, person: bool) -> str:
@@ -149,8 +172,6 @@ def latin_kind(word: str, person: bool) -> str:
     if person:
         return CORE
     if word in LEGAL_FORMS:
-        return LEGAL
-    if word not in CANONICAL.values() and word not in GENERIC and _misspelt_legal(word):
         return LEGAL
     if word in PLACES:
         return PLACE

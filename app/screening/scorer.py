@@ -50,6 +50,7 @@ class PreparedForm:
     weights: tuple[float, ...]
     total: float
     joinable: tuple[bool, ...]  # short enough to be one piece of a joined span
+    texts: frozenset[str]
 
 
 def prepare(form: NameForm, rarity: Rarity = uniform_rarity) -> PreparedForm:
@@ -66,7 +67,8 @@ def prepare(form: NameForm, rarity: Rarity = uniform_rarity) -> PreparedForm:
             w *= PAREN_FACTOR
         weights.append(w)
     joinable = tuple(len(t.text) <= JOIN_PIECE_MAX for t in form.tokens)
-    return PreparedForm(form, form.tokens, tuple(weights), sum(weights), joinable)
+    texts = frozenset(t.text for t in form.tokens)
+    return PreparedForm(form, form.tokens, tuple(weights), sum(weights), joinable, texts)
 
 
 def typo_similarity(a: str, b: str, person: bool) -> float:
