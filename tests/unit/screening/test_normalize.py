@@ -3,8 +3,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from app.screening.entry import Schema
 from app.screening.normalize import CORE, GENERIC_KIND, LEGAL, PLACE, fold, name_forms
+from app.screening.screener import compare
 
 
 def texts(name: str, schema: Schema | None = None) -> list[str]:
@@ -107,3 +111,15 @@ def test_nothing_heavy_is_built_at_import() -> None:
 
 def test_legal_kind_constant_is_used() -> None:
     assert all(t.kind != LEGAL for t in name_forms("ACME Holdings Group Ltd")[0].tokens)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40), st.text(max_size=40))
+def test_any_text_normalises_and_scores_within_bounds(a: str, b: str) -> None:
+    for form in name_forms(a):
+        assert all(t.text for t in form.tokens)
+    score, band, explanation = compare(a, b)
+    assert 0.0 <= score <= 1.0
+    assert explanation["matcher_version"]
+    if a.strip() and name_forms(a) and any(t.kind != "stop" for t in name_forms(a)[0].tokens):
+        assert compare(a, a)[0] >= 0.9
