@@ -7,7 +7,6 @@ match carries an explanation with stable keys (see `_explain`).
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -162,10 +161,6 @@ class Screener:
         self.strong = strong
         self.possible = possible
         self.index = NameIndex(list(entries))
-        # The index is millions of long-lived objects; without this every full collection
-        # walks them all and a query now and then takes half a second.
-        gc.collect()
-        gc.freeze()
 
     @property
     def names_indexed(self) -> int:
