@@ -6,11 +6,13 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
+from app.api.deps import reject_unknown_query_params
 from app.api.middleware import Metrics, RequestContextMiddleware
 from app.api.problems import install_problem_handlers
 from app.api.routes import health, lists, screening, shipments
+from app.api.schemas.problem import COMMON_PROBLEMS
 from app.db.session import make_engine, make_sessionmaker
 from app.logs import configure_logging, get_logger
 from app.services.bootstrap import AssessorRegistry
@@ -78,7 +80,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
-    v1 = APIRouter(prefix="/v1")
+    v1 = APIRouter(
+        prefix="/v1",
+        responses=COMMON_PROBLEMS,
+        dependencies=[Depends(reject_unknown_query_params)],
+    )
     v1.include_router(shipments.router)
     v1.include_router(lists.router)
     v1.include_router(screening.router)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -11,29 +10,23 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from app.api.deps import AssessorDep, PrincipalDep, SessionDep
+from app.api.schemas.codes import IsoDateTime
 from app.api.schemas.manifest import ManifestIn
+from app.api.schemas.problem import problem_responses
 from app.api.schemas.shipments import AssessmentOut, ShipmentOut, ShipmentPage
 from app.domain.manifest_codec import manifest_from_dict
 from app.services import shipments as service
 
 router = APIRouter(tags=["shipments"])
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid API key"},
-    404: {"description": "No such shipment for this caller"},
-    422: {"description": "Validation failed; `errors` lists field and reason"},
-}
+PROBLEMS = problem_responses(409)
 
 
 @router.post(
     "/shipments",
     status_code=201,
     response_model=ShipmentOut,
-    responses={
-        **PROBLEMS,
-        200: {"model": ShipmentOut, "description": "Idempotent resend"},
-        409: {"description": "Reference reused with another body"},
-    },
+    responses={**PROBLEMS, 200: {"model": ShipmentOut, "description": "Idempotent resend"}},
 )
 def submit_shipment(
     manifest: ManifestIn, session: SessionDep, assessor: AssessorDep, principal: PrincipalDep
@@ -54,7 +47,7 @@ def list_shipments(
     session: SessionDep,
     principal: PrincipalDep,
     status: Annotated[str | None, Query(max_length=24)] = None,
-    since: datetime | None = None,
+    since: IsoDateTime | None = None,
     reference: Annotated[str | None, Query(max_length=64)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
