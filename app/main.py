@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 import threading
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
 from app.api.middleware import Metrics, RequestContextMiddleware
 from app.api.problems import install_problem_handlers
-from app.api.routes import health, lists, shipments
+from app.api.routes import cases, documents, health, lists, shipments
 from app.db.session import make_engine, make_sessionmaker
 from app.logs import configure_logging, get_logger
 from app.services.bootstrap import AssessorRegistry
+from app.services.storage import FileSystemStore
 from app.settings import Settings
 
 log = get_logger("app.main")
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.document_store = FileSystemStore(settings.resolved_documents_dir)
     install_problem_handlers(app)
     app.add_middleware(
         RequestContextMiddleware,
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1 = APIRouter(prefix="/v1")
     v1.include_router(shipments.router)
     v1.include_router(lists.router)
+    v1.include_router(documents.router)
+    v1.include_router(cases.router)
     app.include_router(v1)
     app.include_router(health.router)
     return app
