@@ -7,10 +7,10 @@ determination racing on one case leave a legal state: the second sees the first'
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-import datetime as dt
 from datetime import UTC, date, datetime
 from typing import Any
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 import datetime as dt
+import uuid
 from functools import cache
 from typing import Annotated, Any, Literal
 
