@@ -130,7 +130,7 @@ def _lock(session: Session, principal: Principal, shipment_id: uuid.UUID) -> Shi
     shipment = session.scalar(
         select(Shipment)
         .where(Shipment.id == shipment_id)
-        .with_for_update()
+        .with_for_update(of=Shipment)  # the importer is eagerly outer-joined: lock only this
         .execution_options(populate_existing=True)
     )
     # 404, not 403, for other tenants' shipments: ids must not leak.
