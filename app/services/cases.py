@@ -294,11 +294,10 @@ def submit_rebuttal(
         ]
         if errors:
             raise Unprocessable("the revised manifest is for another shipment", errors=errors)
-        _, previous_version = _current_manifest(session, shipment)
         latest_version = session.scalar(
             select(func.max(Rebuttal.manifest_version)).where(Rebuttal.shipment_id == shipment.id)
         )
-        version = max(previous_version, latest_version or 1) + 1
+        version = (latest_version or 1) + 1  # version 1 is the manifest as submitted
     else:
         manifest_json, version = _current_manifest(session, shipment)
     manifest = manifest_from_dict(manifest_json)
