@@ -44,52 +44,52 @@ CASE_STATES = frozenset(CaseState) - {CaseState.RECEIVED, CaseState.ADMITTED}
 
 @dataclass(frozen=True, slots=True)
 class CaseDeadlines:
-    presented_on: date
+    presented_at: date
     detention_decision_due: date
-    detained_on: date | None
+    detained_at: date | None
     notice_due: date
-    notice_on: date | None
+    notice_at: date | None
     response_due: date
-    deemed_exclusion_on: date
+    deemed_excluded_at: date
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "presented_on": self.presented_on.isoformat(),
+            "presented_at": self.presented_at.isoformat(),
             "detention_decision_due": self.detention_decision_due.isoformat(),
-            "detained_on": None if self.detained_on is None else self.detained_on.isoformat(),
+            "detained_at": None if self.detained_at is None else self.detained_at.isoformat(),
             "notice_due": self.notice_due.isoformat(),
-            "notice_on": None if self.notice_on is None else self.notice_on.isoformat(),
+            "notice_at": None if self.notice_at is None else self.notice_at.isoformat(),
             "response_due": self.response_due.isoformat(),
-            "deemed_exclusion_on": self.deemed_exclusion_on.isoformat(),
+            "deemed_excluded_at": self.deemed_excluded_at.isoformat(),
         }
 
 
 def deadlines(
-    presented_on: date,
+    presented_at: date,
     *,
-    detained_on: date | None = None,
-    notice_on: date | None = None,
+    detained_at: date | None = None,
+    notice_at: date | None = None,
     response_days: int = 30,
 ) -> CaseDeadlines:
     """Deadlines from presentation. Until the detention decision (or the notice) is recorded,
     the next deadline counts from the latest date the previous step was due."""
-    decision_due = add_business_days(presented_on, DETENTION_DECISION_BUSINESS_DAYS)
-    notice_due = add_business_days(detained_on or decision_due, NOTICE_BUSINESS_DAYS)
+    decision_due = add_business_days(presented_at, DETENTION_DECISION_BUSINESS_DAYS)
+    notice_due = add_business_days(detained_at or decision_due, NOTICE_BUSINESS_DAYS)
     return CaseDeadlines(
-        presented_on=presented_on,
+        presented_at=presented_at,
         detention_decision_due=decision_due,
-        detained_on=detained_on,
+        detained_at=detained_at,
         notice_due=notice_due,
-        notice_on=notice_on,
-        response_due=add_calendar_days(notice_on or notice_due, response_days),
-        deemed_exclusion_on=add_calendar_days(presented_on, DEEMED_EXCLUSION_DAYS),
+        notice_at=notice_at,
+        response_due=add_calendar_days(notice_at or notice_due, response_days),
+        deemed_excluded_at=add_calendar_days(presented_at, DEEMED_EXCLUSION_DAYS),
     )
 
 
-def effective_state(stored: str, deemed_exclusion_on: date | None, today: date) -> CaseState:
+def effective_state(stored: str, deemed_excluded_at: date | None, today: date) -> CaseState:
     """The state shown: an open case on or after its deemed-exclusion date is deemed
     excluded, whether or not a sweep has recorded it yet."""
     state = CaseState(stored)
-    if state in OPEN_STATES and deemed_exclusion_on is not None and today >= deemed_exclusion_on:
+    if state in OPEN_STATES and deemed_excluded_at is not None and today >= deemed_excluded_at:
         return CaseState.DEEMED_EXCLUDED
     return state

@@ -80,8 +80,8 @@ def case_deadlines(shipment: Shipment, case: Case | None, response_days: int) ->
     )
     return deadlines(
         presented,
-        detained_on=None if case is None else case.detained_on,
-        notice_on=None if case is None else case.notice_on,
+        detained_at=None if case is None else case.detained_on,
+        notice_at=None if case is None else case.notice_on,
         response_days=response_days,
     )
 
@@ -92,7 +92,7 @@ def current_state(
     if CaseState(shipment.status) not in OPEN_STATES:
         return CaseState(shipment.status)
     dates = case_deadlines(shipment, _case_row(session, shipment.id), response_days)
-    return effective_state(shipment.status, dates.deemed_exclusion_on, today)
+    return effective_state(shipment.status, dates.deemed_excluded_at, today)
 
 
 def case_summary(
@@ -103,7 +103,7 @@ def case_summary(
         return None
     case = _case_row(session, shipment.id)
     dates = case_deadlines(shipment, case, response_days)
-    state = effective_state(shipment.status, dates.deemed_exclusion_on, today)
+    state = effective_state(shipment.status, dates.deemed_excluded_at, today)
     if case is not None and case.presented_on is not None:
         source = "recorded"
     elif shipment.entry_date is not None:
@@ -499,9 +499,9 @@ def set_case_dates(
     principal: Principal,
     shipment_id: uuid.UUID,
     *,
-    presented_on: date | None,
-    detained_on: date | None,
-    notice_on: date | None,
+    presented_at: date | None,
+    detained_at: date | None,
+    notice_at: date | None,
 ) -> Shipment:
     shipment = _lock(session, principal, shipment_id)
     if principal.role not in CASE_DATE_ROLES:
@@ -510,21 +510,21 @@ def set_case_dates(
         raise _refuse_state("record case dates", CaseState.ADMITTED, CASE_STATES)
     case = _case_row(session, shipment.id) or Case(shipment_id=shipment.id)
     new = {
-        "presented_on": presented_on if presented_on is not None else case.presented_on,
-        "detained_on": detained_on if detained_on is not None else case.detained_on,
-        "notice_on": notice_on if notice_on is not None else case.notice_on,
+        "presented_at": presented_at if presented_at is not None else case.presented_on,
+        "detained_at": detained_at if detained_at is not None else case.detained_on,
+        "notice_at": notice_at if notice_at is not None else case.notice_on,
     }
-    presented = new["presented_on"] or shipment.entry_date or shipment.created_at.date()
+    presented = new["presented_at"] or shipment.entry_date or shipment.created_at.date()
     errors = []
-    if new["detained_on"] is not None and new["detained_on"] < presented:
-        errors.append({"field": "detained_on", "reason": "before the presentation date"})
-    if new["notice_on"] is not None and new["notice_on"] < (new["detained_on"] or presented):
-        errors.append({"field": "notice_on", "reason": "before the detention decision"})
+    if new["detained_at"] is not None and new["detained_at"] < presented:
+        errors.append({"field": "detained_at", "reason": "before the presentation date"})
+    if new["notice_at"] is not None and new["notice_at"] < (new["detained_at"] or presented):
+        errors.append({"field": "notice_at", "reason": "before the detention decision"})
     if errors:
         raise Unprocessable("the case dates are not in order", errors=errors)
-    case.presented_on = new["presented_on"]
-    case.detained_on = new["detained_on"]
-    case.notice_on = new["notice_on"]
+    case.presented_on = new["presented_at"]
+    case.detained_on = new["detained_at"]
+    case.notice_on = new["notice_at"]
     case.updated_at = utcnow()
     case.updated_by = principal.key_prefix
     session.add(case)

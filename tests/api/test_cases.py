@@ -424,15 +424,15 @@ def test_case_deadlines_across_thanksgiving_and_christmas(
         client, keys["acme"], example_manifest(reference="CASE-DATES-1", entry_date="2026-11-25")
     )
     case = client.get(f"/v1/shipments/{shipment['id']}/case", headers=auth(keys["acme"])).json()
-    assert case["presented_on"] == "2026-11-25" and case["presented_from"] == "entry_date"
+    assert case["presented_at"] == "2026-11-25" and case["presented_from"] == "entry_date"
     assert case["detention_decision_due"] == "2026-12-03"  # Thanksgiving Thu 26 skipped
     assert case["notice_due"] == "2026-12-10"
     assert case["response_due"] == "2027-01-09"
-    assert case["deemed_exclusion_on"] == "2026-12-25"
+    assert case["deemed_excluded_at"] == "2026-12-25"
 
     recorded = client.put(
         f"/v1/shipments/{shipment['id']}/case",
-        json={"presented_on": "2026-12-16", "detained_on": "2026-12-22"},
+        json={"presented_at": "2026-12-16", "detained_at": "2026-12-22"},
         headers=auth(keys["reviewer"]),
     )
     assert recorded.status_code == 200, recorded.text
@@ -440,14 +440,24 @@ def test_case_deadlines_across_thanksgiving_and_christmas(
     assert case["presented_from"] == "recorded"
     assert case["detention_decision_due"] == "2026-12-23"
     assert case["notice_due"] == "2026-12-30"  # Christmas Fri 25 skipped
-    assert case["deemed_exclusion_on"] == "2027-01-15"
+    assert case["deemed_excluded_at"] == "2027-01-15"
+
+    alias = client.put(
+        f"/v1/shipments/{shipment['id']}/case",
+        json={"notice_on": "2026-12-29"},  # the *_on spellings are accepted too
+        headers=auth(keys["acme"]),
+    )
+    assert alias.status_code == 200, alias.text
+    assert alias.json()["notice_at"] == "2026-12-29"
+    assert alias.json()["response_due"] == "2027-01-28"
+    assert alias.json()["detained_at"] == "2026-12-22"  # earlier dates are kept
 
     bad = client.put(
         f"/v1/shipments/{shipment['id']}/case",
-        json={"notice_on": "2026-12-01"},
+        json={"notice_at": "2026-12-01"},
         headers=auth(keys["acme"]),
     )
-    assert assert_problem(bad, 422)["errors"][0]["field"] == "notice_on"
+    assert assert_problem(bad, 422)["errors"][0]["field"] == "notice_at"
     assert_problem(
         client.put(f"/v1/shipments/{shipment['id']}/case", json={}, headers=auth(keys["acme"])),
         422,
@@ -455,7 +465,7 @@ def test_case_deadlines_across_thanksgiving_and_christmas(
     assert_problem(
         client.put(
             f"/v1/shipments/{shipment['id']}/case",
-            json={"presented_on": "2026-12-01"},
+            json={"presented_at": "2026-12-01"},
             headers=auth(keys["auditor"]),
         ),
         403,
@@ -471,7 +481,7 @@ def test_deemed_exclusion_on_read_and_by_sweep(
     sid = shipment["id"]
     long_ago = (datetime.now(UTC).date() - timedelta(days=45)).isoformat()
     client.put(
-        f"/v1/shipments/{sid}/case", json={"presented_on": long_ago}, headers=auth(keys["acme"])
+        f"/v1/shipments/{sid}/case", json={"presented_at": long_ago}, headers=auth(keys["acme"])
     )
     read = client.get(f"/v1/shipments/{sid}", headers=auth(keys["acme"])).json()
     assert read["status"] == "deemed_excluded" and read["case"]["state"] == "deemed_excluded"

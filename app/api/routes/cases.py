@@ -164,18 +164,18 @@ def set_case_dates(
 ) -> dict[str, Any]:
     """Record the presentation date, CBP's detention decision and the notice date; the
     deadlines are recomputed from them."""
-    if body.presented_on is None and body.detained_on is None and body.notice_on is None:
+    if body.presented_at is None and body.detained_at is None and body.notice_at is None:
         raise Unprocessable(
             "give at least one date",
-            errors=[{"field": "body", "reason": "presented_on, detained_on or notice_on"}],
+            errors=[{"field": "body", "reason": "presented_at, detained_at or notice_at"}],
         )
     shipment = service.set_case_dates(
         session,
         principal,
         shipment_id,
-        presented_on=body.presented_on,
-        detained_on=body.detained_on,
-        notice_on=body.notice_on,
+        presented_at=body.presented_at,
+        detained_at=body.detained_at,
+        notice_at=body.notice_at,
     )
     summary = service.case_summary(
         session, shipment, settings.response_due_days, service.today_utc()

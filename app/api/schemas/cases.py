@@ -8,7 +8,14 @@ from functools import cache
 from typing import Annotated, Any, Literal
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from app.api.schemas.codes import ShortText
 from app.api.schemas.manifest import ManifestIn
@@ -78,9 +85,23 @@ class DeterminationIn(Strict):
 
 
 class CaseDatesIn(Strict):
-    presented_on: dt.date | None = Field(default=None, description="Presentation to CBP (T0)")
-    detained_on: dt.date | None = Field(default=None, description="CBP's detention decision")
-    notice_on: dt.date | None = Field(default=None, description="Notice of detention issued")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    presented_at: dt.date | None = Field(
+        default=None,
+        validation_alias=AliasChoices("presented_at", "presented_on"),
+        description="Presentation of the goods to CBP (T0)",
+    )
+    detained_at: dt.date | None = Field(
+        default=None,
+        validation_alias=AliasChoices("detained_at", "detained_on"),
+        description="CBP's detention decision",
+    )
+    notice_at: dt.date | None = Field(
+        default=None,
+        validation_alias=AliasChoices("notice_at", "notice_on"),
+        description="Notice of detention issued",
+    )
 
 
 class Actor(BaseModel):
@@ -101,15 +122,15 @@ class DeterminationOut(BaseModel):
 
 class CaseOut(BaseModel):
     state: str
-    presented_on: str
+    presented_at: str
     presented_from: str = Field(description="recorded, entry_date or submission")
     detention_decision_due: str
-    detained_on: str | None
+    detained_at: str | None
     notice_due: str
-    notice_on: str | None
+    notice_at: str | None
     response_due: str
     response_days: int
-    deemed_exclusion_on: str
+    deemed_excluded_at: str
     rebuttals: int
     determination: DeterminationOut | None
 

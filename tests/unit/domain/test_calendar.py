@@ -85,12 +85,12 @@ def test_case_deadlines_across_thanksgiving_and_christmas() -> None:
     # 5 business days after Thu Dec 3: Fri 4, Mon 7, Tue 8, Wed 9, Thu 10.
     assert dates.notice_due == date(2026, 12, 10)
     assert dates.response_due == date(2027, 1, 9)  # notice due + 30 calendar days
-    assert dates.deemed_exclusion_on == date(2026, 12, 25)  # presentation + 30 calendar days
+    assert dates.deemed_excluded_at == date(2026, 12, 25)  # presentation + 30 calendar days
 
     recorded = deadlines(
         date(2026, 12, 16),
-        detained_on=date(2026, 12, 22),
-        notice_on=date(2026, 12, 29),
+        detained_at=date(2026, 12, 22),
+        notice_at=date(2026, 12, 29),
         response_days=45,
     )
     # Presented Wed Dec 16: Thu 17, Fri 18, Mon 21, Tue 22, Wed 23.
@@ -98,4 +98,4 @@ def test_case_deadlines_across_thanksgiving_and_christmas() -> None:
     # From the recorded detention on Tue Dec 22: Wed 23, Thu 24, Mon 28, Tue 29, Wed 30.
     assert recorded.notice_due == date(2026, 12, 30)
     assert recorded.response_due == date(2027, 2, 12)  # recorded notice + 45 days
-    assert recorded.deemed_exclusion_on == date(2027, 1, 15)
+    assert recorded.deemed_excluded_at == date(2027, 1, 15)
