@@ -141,6 +141,48 @@ def cmd_lists(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_match(args: argparse.Namespace) -> int:
+    """Screen one name against the active lists of the local database."""
+    from app.db import migrate
+    from app.db.session import make_engine, make_sessionmaker
+    from app.screening.entry import Schema
+    from app.services.bootstrap import AssessorRegistry
+
+    settings = _settings()
+    migrate.upgrade(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        assessor = AssessorRegistry(make_sessionmaker(engine), settings).current
+    finally:
+        engine.dispose()
+    if assessor.screener is None:
+        print("no lists loaded: run `uflpa lists load ...` first", file=sys.stderr)
+        return 2
+    schema = Schema(args.schema) if args.schema else None
+    matches = assessor.screener.screen(args.name, args.country, args.address, schema)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "name": args.name,
+                    "matches": [m.to_dict() for m in matches],
+                    "lists_version": dict(assessor.lists_version),
+                    "matcher_version": assessor.matcher_version,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    if not matches:
+        print(f"no match for {args.name!r} ({assessor.matcher_version})")
+    for m in matches:
+        print(
+            f"{m.score:.3f}  {m.band.value:8}  {m.list:14} {m.entry_id:28} {m.name}  (via {m.matched_alias!r})"
+        )
+    return 0
+
+
 def cmd_cases(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -199,6 +241,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument("files", nargs="+", help="the file(s); OFAC: the CSV set or one ZIP")
     lists_cmd.set_defaults(func=cmd_lists)
+
+    match = sub.add_parser("match", help="screen one name against the loaded lists")
+    match.add_argument("name")
+    match.add_argument("--country", help="ISO 3166 alpha-2 country of the party")
+    match.add_argument("--address")
+    match.add_argument("--schema", choices=["person", "organization", "vessel", "aircraft"])
+    match.add_argument(
+        "--json", action="store_true", help="machine-readable output with explanations"
+    )
+    match.set_defaults(func=cmd_match)
 
     cases_cmd = sub.add_parser("cases", help="detention cases")
     cases_sub = cases_cmd.add_subparsers(dest="action", required=True)

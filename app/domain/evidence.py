@@ -26,19 +26,15 @@ def required_evidence(
         general = rules.when_presumption
     elif risk_level in rules.high_risk_levels:
         general = rules.when_high_risk
-    out: list[RequiredEvidence] = []
-    seen: set[tuple[str, str]] = set()
-
-    def add(item_id: str, for_path: str) -> None:
-        if (item_id, for_path) in seen:
-            return
-        seen.add((item_id, for_path))
-        out.append(RequiredEvidence(item_id, rules.items[item_id].title, for_path))
-
+    wanted: dict[tuple[str, str], None] = {}  # ordered, deduplicated (id, for_path)
     for item_id in general:
-        add(item_id, SHIPMENT)
+        wanted[(item_id, SHIPMENT)] = None
     for line_index in sorted(sectors_by_line):
+        line_path = f"lines[{line_index}]"
         for sector in sectors_by_line[line_index]:
             for item_id in sector.checklist:
-                add(item_id, f"lines[{line_index}]")
-    return tuple(out)
+                wanted[(item_id, line_path)] = None
+    return tuple(
+        RequiredEvidence(item_id, rules.items[item_id].title, for_path)
+        for item_id, for_path in wanted
+    )

@@ -36,7 +36,7 @@ def _finding(
     rule = scoring.findings[code.value]
     return Finding(
         code=code.value,
-        severity=Severity(rule.severity),
+        severity=rule.severity,
         path=path,
         message=message,
         evidence=evidence,

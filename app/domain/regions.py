@@ -34,7 +34,7 @@ class TextField(NamedTuple):  # a tuple: built for every field of every node, so
 class RegionHit:
     kind: HitKind
     rule_id: str
-    label: str  # canonical name, e.g. "Aksu Prefecture", "XPCC 8th Division", "Xinjiang postcode"
+    label: str  # canonical name, e.g. "Aksu Prefecture", "XPCC division 8", "Xinjiang postcode"
     spelling: str  # what matched: the rule spelling, or the matched digits/pattern text
     field: str
     text: str  # the original field text
@@ -76,8 +76,7 @@ _TERM_HIT_KIND = {
     TermKind.XPCC: HitKind.XPCC_UNIT,
 }
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7}
-_CN_DIGITS |= {"八": 8, "九": 9}
+_CN_DIGITS = dict(zip("零〇一二三四五六七八九", (0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
 
 
 def parse_unit_number(text: str) -> int | None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from app.domain.assessment import Severity
+
 
 class Needs(StrEnum):
     """What context a Xinjiang term needs before it counts as a nexus."""
@@ -173,7 +175,7 @@ class EvidenceRules:
 @dataclass(frozen=True, slots=True)
 class FindingRule:
     weight: int
-    severity: str
+    severity: Severity
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from app.domain.assessment import Finding, Ground, Severity
+from app.domain.assessment import Finding, Ground
 from app.domain.codes import FindingCode
 from app.domain.paths import path_sort_key
 from app.domain.rules import ScoringRules
@@ -75,7 +75,7 @@ def screening_findings(
             findings.append(
                 Finding(
                     code=code.value,
-                    severity=Severity(rule.severity),
+                    severity=rule.severity,
                     path=path,
                     message=_MESSAGES[code].format(
                         party=repr(party),

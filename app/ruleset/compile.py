@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from app.domain.assessment import Severity
 from app.domain.rules import (
     ClearingRule,
     ClearingScope,
@@ -215,7 +216,9 @@ def compile_evidence(doc: EvidenceDoc) -> EvidenceRules:
 
 def compile_scoring(doc: ScoringDoc) -> ScoringRules:
     return ScoringRules(
-        findings={code: FindingRule(f.weight, f.severity) for code, f in doc.findings.items()},
+        findings={
+            code: FindingRule(f.weight, Severity(f.severity)) for code, f in doc.findings.items()
+        },
         certainty_factor=dict(doc.certainty_factor),
         risk_bands=tuple(RiskBand(r.level, r.min) for r in doc.risk_levels),
         detain_threshold=doc.detain_threshold,

@@ -8,19 +8,37 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from functools import lru_cache
+from typing import Any, Protocol
 
 from app.domain.assessment import Assessment
 from app.domain.engine import assess
 from app.domain.manifest import Manifest, iter_parties
 from app.domain.rules import RuleSet
-from app.domain.screening import ListMatch, ScreeningResult
+from app.domain.screening import Band, ListMatch, ScreeningResult
+from app.screening.entry import Schema
 
 
 class PartyScreener(Protocol):
     def screen(
-        self, name: str, country: str | None = None, address: str | None = None
+        self,
+        name: str,
+        country: str | None = None,
+        address: str | None = None,
+        schema: Schema | None = None,
     ) -> Sequence[ListMatch]: ...
+
+    def compare(
+        self,
+        a: str,
+        b: str,
+        schema: Schema | None = None,
+        country_a: str | None = None,
+        country_b: str | None = None,
+    ) -> tuple[float, Band | None, dict[str, Any]]: ...
+
+
+SCREEN_CACHE_SIZE = 200_000
 
 
 @dataclass
@@ -30,13 +48,25 @@ class Assessor:
     lists_version: Mapping[str, str] = field(default_factory=dict)
     matcher_version: str = "none"
 
+    def __post_init__(self) -> None:
+        # The same suppliers recur across thousands of shipments, and a party's matches
+        # depend only on (name, country, address) and this index. A new list version
+        # builds a new Assessor, so the cache can never serve matches from old lists.
+        self._screen_party = lru_cache(maxsize=SCREEN_CACHE_SIZE)(self._screen_uncached)
+
+    def _screen_uncached(
+        self, name: str, country: str | None, address: str | None
+    ) -> tuple[ListMatch, ...]:
+        assert self.screener is not None
+        return tuple(self.screener.screen(name, country, address))
+
     def screen(self, manifest: Manifest) -> ScreeningResult:
         matches: dict[str, tuple[ListMatch, ...]] = {}
         if self.screener is not None:
             for path, party in iter_parties(manifest):
-                found = self.screener.screen(party.name, party.country, party.address)
+                found = self._screen_party(party.name, party.country, party.address)
                 if found:
-                    matches[path] = tuple(found)
+                    matches[path] = found
         return ScreeningResult(
             matches=matches,
             lists_version=dict(self.lists_version),

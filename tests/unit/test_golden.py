@@ -17,6 +17,7 @@ import pytest
 
 from app.domain.engine import assess
 from app.domain.manifest_codec import manifest_from_dict
+from app.domain.rules import RuleSet
 from app.domain.screening import Band, ListMatch, ScreeningResult
 from app.ruleset import load_ruleset
 
@@ -25,7 +26,11 @@ FIXTURES = ROOT / "fixtures" / "manifests"
 MANIFESTS = sorted(
     p for p in FIXTURES.glob("*.json") if not p.name.endswith((".expected.json", ".hits.json"))
 )
-RULES = load_ruleset(ROOT / "rules")
+
+
+@pytest.fixture(scope="module")
+def rules() -> RuleSet:
+    return load_ruleset(ROOT / "rules")
 
 
 def normalise_hts(data: Any) -> Any:
@@ -74,9 +79,9 @@ def test_there_are_goldens() -> None:
 
 
 @pytest.mark.parametrize("manifest_path", MANIFESTS, ids=lambda p: p.stem)
-def test_golden(manifest_path: Path) -> None:
+def test_golden(manifest_path: Path, rules: RuleSet) -> None:
     data = normalise_hts(json.loads(manifest_path.read_text(encoding="utf-8")))
-    result = assess(manifest_from_dict(data), RULES, screening_for(manifest_path)).to_dict()
+    result = assess(manifest_from_dict(data), rules, screening_for(manifest_path)).to_dict()
     result["rules_version"] = "(current)"  # the rules hash changes with every rule edit
     expected_path = manifest_path.with_name(manifest_path.stem + ".expected.json")
     if os.environ.get("UPDATE_GOLDEN") == "1":

@@ -122,6 +122,11 @@ NEGATIVES = [
     ("Yili Dairy Group", "Hohhot, Inner Mongolia", "CN"),
     ("Acme", "集团总部", "CN"),
     ("Acme", "Bay County, Florida", "US"),
+    ("Acme", "Aksu City, Pavlodar Region, Kazakhstan", None),
+    ("Acme", "Aqsu", "KZ"),
+    ("Acme", "Altai City, Govi-Altai, Mongolia", None),
+    ("Acme", "Tarbagatai District, East Kazakhstan", None),
+    ("Acme", "Tashkurgan, Balkh, Afghanistan", None),
 ]
 
 

@@ -1,0 +1,93 @@
+"""Helpers shared by the benchmark scripts: machine description, percentiles, manifests."""
+
+from __future__ import annotations
+
+import os
+import platform
+from typing import Any
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q / 100 * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+SUPPLIERS = [
+    ("Bac Giang Spinning JSC", "Bac Giang Province", "VN"),
+    ("Pacific Textile Co., Ltd.", "Dongguan, Guangdong", "CN"),
+    ("Texas Cotton Growers Cooperative", "Lubbock, Texas", "US"),
+    ("Jiangsu Solar Wafer Co., Ltd.", "Wuxi, Jiangsu", "CN"),
+    ("Hoshine Silicon Industry (Shanshan) Co., Ltd.", "Shanshan County, Turpan", "CN"),
+    ("Malaysia Cell Tech Sdn Bhd", "Penang", "MY"),
+    ("Aluminium Extrusions Thailand Co., Ltd.", "Rayong", "TH"),
+    ("Shandong Chemical PVC Co., Ltd.", "Zibo, Shandong", "CN"),
+]
+
+
+def realistic_manifest(reference: str, importer: str = "Bench Importer Inc") -> dict[str, Any]:
+    """5 lines, 3 tiers of inputs, 8 distinct parties: the shape of a real apparel/solar entry."""
+    lines = []
+    hts = ["6109100012", "8541430010", "7604210000", "3918101000", "6203424011"]
+    for n in range(5):
+        s1, s2, s3 = (SUPPLIERS[(n + k) % len(SUPPLIERS)] for k in range(3))
+        lines.append(
+            {
+                "line_number": n + 1,
+                "hts_code": hts[n],
+                "description": f"Line {n + 1} goods",
+                "quantity": 100 + n,
+                "unit": "PCS",
+                "value": 1000.0 + n,
+                "currency": "USD",
+                "country_of_origin": "VN",
+                "inputs": [
+                    {
+                        "material": "intermediate",
+                        "hts_code": "5205120000",
+                        "country_of_origin": s1[2],
+                        "supplier": {"name": s1[0], "address": s1[1], "country": s1[2]},
+                        "inputs": [
+                            {
+                                "material": "raw material",
+                                "country_of_origin": s2[2],
+                                "supplier": {"name": s2[0], "address": s2[1], "country": s2[2]},
+                                "inputs": [
+                                    {
+                                        "material": "feedstock",
+                                        "country_of_origin": s3[2],
+                                        "supplier": {"name": s3[0], "address": s3[1], "country": s3[2]},
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+    return {
+        "reference": reference,
+        "importer": importer,
+        "entry_date": "2026-11-20",
+        "country_of_origin": "VN",
+        "country_of_export": "VN",
+        "parties": [
+            {"role": "manufacturer", "name": "Saigon Garment Co., Ltd.", "address": "District 7, Ho Chi Minh City", "country": "VN"},
+            {"role": "seller", "name": "Pacific Trading Ltd.", "country": "HK"},
+        ],
+        "lines": lines,
+    }
