@@ -23,7 +23,7 @@ from app.services.principal import Role
 from app.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, percentile  # noqa: E402
+from common import machine, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 
