@@ -11,11 +11,12 @@ from fastapi import APIRouter, Depends, FastAPI
 from app.api.deps import reject_unknown_query_params
 from app.api.middleware import Metrics, RequestContextMiddleware
 from app.api.problems import install_problem_handlers
-from app.api.routes import health, lists, screening, shipments
+from app.api.routes import cases, documents, health, lists, screening, shipments
 from app.api.schemas.problem import COMMON_PROBLEMS
 from app.db.session import make_engine, make_sessionmaker
 from app.logs import configure_logging, get_logger
 from app.services.bootstrap import AssessorRegistry
+from app.services.storage import FileSystemStore
 from app.settings import Settings
 
 log = get_logger("app.main")
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.document_store = FileSystemStore(settings.resolved_documents_dir)
     install_problem_handlers(app)
     app.add_middleware(
         RequestContextMiddleware,
@@ -88,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(shipments.router)
     v1.include_router(lists.router)
     v1.include_router(screening.router)
+    v1.include_router(documents.router)
+    v1.include_router(cases.router)
     app.include_router(v1)
     app.include_router(health.router)
     return app

@@ -352,7 +352,9 @@ def test_unknown_query_parameters_are_refused(client: TestClient, keys: dict[str
         client.get("/v1/shipments", params={"stauts": "detained"}, headers=auth(keys["acme"])), 422
     )
     assert problem["errors"] == [{"field": "stauts", "reason": "unknown query parameter"}]
-    assert_problem(client.get("/v1/shipments", params={"since": "0.5"}, headers=auth(keys["acme"])), 422)
+    assert_problem(
+        client.get("/v1/shipments", params={"since": "0.5"}, headers=auth(keys["acme"])), 422
+    )
 
 
 def test_405_lists_every_method_of_the_path(client: TestClient) -> None:
