@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from app.api.deps import reject_unknown_query_params
 from app.api.middleware import Metrics, RequestContextMiddleware
 from app.api.problems import install_problem_handlers
+from app.api.ratelimit import KeyRateLimiter
 from app.api.routes import cases, documents, health, lists, screening, shipments
 from app.api.schemas.problem import COMMON_PROBLEMS
 from app.db.session import make_engine, make_sessionmaker
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.rate_limiter = KeyRateLimiter(settings.rate_limit, settings.rate_limit_storage)
     app.state.document_store = FileSystemStore(settings.resolved_documents_dir)
     install_problem_handlers(app)
     app.add_middleware(

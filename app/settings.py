@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         le=365,
         description="Calendar days an importer has to answer a detention notice (CBP practice).",
     )
+    rate_limit: str = Field(default="6000/minute", description="Per API key, `limits` notation.")
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="memory:// (per process) or redis://host:6379 (shared by every worker and host).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
 

@@ -56,6 +56,7 @@ def get_principal(
         )
     principal = authenticate(session, credentials.credentials)
     request.state.key_id = principal.key_prefix
+    request.app.state.rate_limiter.check(principal.key_prefix)
     return principal
 
 

@@ -1,0 +1,27 @@
+"""Per-key rate limits (the `limits` library): in memory per process by default, shared
+across workers and hosts when UFLPA_RATE_LIMIT_STORAGE points at Redis."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import RateLimitItem, parse, storage, strategies
+
+from app.errors import RateLimited
+
+
+class KeyRateLimiter:
+    def __init__(self, limit: str, storage_uri: str) -> None:
+        self.item: RateLimitItem = parse(limit)
+        self._limiter = strategies.MovingWindowRateLimiter(storage.storage_from_string(storage_uri))
+
+    def check(self, key_id: str) -> None:
+        if self._limiter.hit(self.item, key_id):
+            return
+        reset = self._limiter.get_window_stats(self.item, key_id).reset_time
+        retry_after = max(1, math.ceil(reset - time.time()))
+        raise RateLimited(
+            f"rate limit of {self.item} per key exceeded; retry in {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )
