@@ -20,9 +20,13 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
-def test_sixth_request_in_a_minute_is_refused_with_retry_after(client: TestClient, make_key: Any) -> None:
+def test_sixth_request_in_a_minute_is_refused_with_retry_after(
+    client: TestClient, make_key: Any
+) -> None:
     busy, quiet = make_key("auditor"), make_key("auditor")
-    assert [client.get("/v1/shipments", headers=auth(busy)).status_code for _ in range(5)] == [200] * 5
+    assert [client.get("/v1/shipments", headers=auth(busy)).status_code for _ in range(5)] == [
+        200
+    ] * 5
     refused = client.get("/v1/shipments", headers=auth(busy))
     assert refused.status_code == 429
     assert refused.headers["content-type"].startswith("application/problem+json")
@@ -31,7 +35,9 @@ def test_sixth_request_in_a_minute_is_refused_with_retry_after(client: TestClien
     assert client.get("/v1/shipments", headers=auth(quiet)).status_code == 200
 
 
-def test_redis_storage_shares_the_budget_between_instances(settings: Settings, make_key: Any) -> None:
+def test_redis_storage_shares_the_budget_between_instances(
+    settings: Settings, make_key: Any
+) -> None:
     """Two app instances (as two workers or hosts would be) draw on one budget per key."""
 
     redis = pytest.importorskip("redis")
