@@ -96,12 +96,21 @@ def current_state(
 
 
 def case_summary(
-    session: Session, shipment: Shipment, response_days: int, today: date
+    session: Session,
+    shipment: Shipment,
+    response_days: int,
+    today: date,
+    *,
+    just_created: bool = False,
 ) -> dict[str, Any] | None:
-    """The `case` block of a shipment: None for an admitted shipment."""
+    """The `case` block of a shipment: None for an admitted shipment.
+
+    `just_created`: the shipment was stored in this request, so it has no case row,
+    determination or rebuttal yet; the three look-ups are skipped on the intake hot path.
+    """
     if shipment.status in (CaseState.ADMITTED, CaseState.RECEIVED):
         return None
-    case = _case_row(session, shipment.id)
+    case = None if just_created else _case_row(session, shipment.id)
     dates = case_deadlines(shipment, case, response_days)
     state = effective_state(shipment.status, dates.deemed_excluded_at, today)
     if case is not None and case.presented_on is not None:
@@ -110,11 +119,17 @@ def case_summary(
         source = "entry_date"
     else:
         source = "submission"
-    determination = session.scalar(
-        select(Determination).where(Determination.shipment_id == shipment.id)
+    determination = (
+        None
+        if just_created
+        else session.scalar(select(Determination).where(Determination.shipment_id == shipment.id))
     )
-    rebuttals = session.scalar(
-        select(func.count()).select_from(Rebuttal).where(Rebuttal.shipment_id == shipment.id)
+    rebuttals = (
+        0
+        if just_created
+        else session.scalar(
+            select(func.count()).select_from(Rebuttal).where(Rebuttal.shipment_id == shipment.id)
+        )
     )
     return {
         "state": state.value,

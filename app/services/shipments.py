@@ -43,7 +43,7 @@ class ShipmentView:
         return {
             "id": str(s.id),
             "reference": s.reference,
-            "importer": s.importer.name,
+            "importer": s.manifest.get("importer") or s.importer.name,
             "status": s.status,
             "created_at": s.created_at,
             "updated_at": s.updated_at,
@@ -146,7 +146,9 @@ def _write_normalised_rows(session: Session, shipment: Shipment, manifest: Manif
     ]
     for model, rows in ((ShipmentLine, lines), (ShipmentParty, parties), (ShipmentInput, inputs)):
         if rows:
-            session.execute(insert(model), rows)
+            # render_nulls: one multi-row INSERT per table, instead of one per set of
+            # non-null columns (the ORM default, which exists to let server defaults apply).
+            session.execute(insert(model).execution_options(render_nulls=True), rows)
 
 
 def store_assessment(

@@ -25,12 +25,18 @@ router = APIRouter(tags=["shipments"])
 PROBLEMS = problem_responses(409)
 
 
-def _with_case(view: service.ShipmentView, session: Session, settings: Settings) -> dict[str, Any]:
+def _with_case(
+    view: service.ShipmentView, session: Session, settings: Settings, just_created: bool = False
+) -> dict[str, Any]:
     """The shipment with its detention case; `status` shows the case's effective state
     (a case past its deemed-exclusion date reads deemed_excluded)."""
     out = view.to_dict()
     summary = cases.case_summary(
-        session, view.shipment, settings.response_due_days, cases.today_utc()
+        session,
+        view.shipment,
+        settings.response_due_days,
+        cases.today_utc(),
+        just_created=just_created,
     )
     out["case"] = summary
     if summary is not None:
@@ -52,7 +58,7 @@ def submit_shipment(
     settings: SettingsDep,
 ) -> JSONResponse:
     view, created = service.submit_shipment(session, assessor, principal, manifest.canonical())
-    body = _with_case(view, session, settings)
+    body = _with_case(view, session, settings, just_created=created)
     return JSONResponse(jsonable_encoder(body), status_code=201 if created else 200)
 
 

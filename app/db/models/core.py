@@ -48,7 +48,7 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    importers: Mapped[list[Importer]] = relationship(secondary="api_key_importers", lazy="selectin")
+    importers: Mapped[list[Importer]] = relationship(secondary="api_key_importers", lazy="joined")
 
 
 class ApiKeyImporter(Base):
