@@ -7,18 +7,28 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.jsonutil import dumps_str
+
 
 def make_engine(
     url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False
 ) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            json_serializer=dumps_str,
         )
         _configure_sqlite(engine)
         return engine
     return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        json_serializer=dumps_str,
     )
 
 

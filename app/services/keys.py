@@ -83,11 +83,11 @@ def create_key(
 
 
 def list_keys(session: Session) -> list[KeyInfo]:
-    return [_info(r) for r in session.scalars(select(ApiKey).order_by(ApiKey.created_at))]
+    return [_info(r) for r in session.scalars(select(ApiKey).order_by(ApiKey.created_at)).unique()]
 
 
 def revoke_key(session: Session, key_id: str) -> KeyInfo:
-    row = session.scalar(select(ApiKey).where(ApiKey.key_prefix == key_id))
+    row = session.scalars(select(ApiKey).where(ApiKey.key_prefix == key_id)).unique().one_or_none()
     if row is None:
         raise NotFound(f"no key {key_id}")
     if row.revoked_at is None:

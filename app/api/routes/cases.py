@@ -6,10 +6,10 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from app.api.deps import AssessorDep, PrincipalDep, SessionDep, SettingsDep
+from app.api.responses import json_response
 from app.api.schemas.cases import (
     CaseDatesIn,
     CaseOut,
@@ -73,7 +73,7 @@ def submit_rebuttal(
     assessor: AssessorDep,
     principal: PrincipalDep,
     settings: SettingsDep,
-) -> JSONResponse:
+) -> Response:
     """Answer a detention: an applicability review or an exception request with evidence.
 
     Re-assesses the (revised or latest) manifest and reviews the evidence: each finding is
@@ -92,7 +92,7 @@ def submit_rebuttal(
     out["case"] = service.case_summary(
         session, shipment, settings.response_due_days, service.today_utc()
     )
-    return JSONResponse(jsonable_encoder(out), status_code=201)
+    return json_response(out, status_code=201)
 
 
 @router.get("/shipments/{shipment_id}/rebuttals", response_model=RebuttalPage, responses=PROBLEMS)

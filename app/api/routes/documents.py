@@ -9,11 +9,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
 from app.api.deps import PrincipalDep, SessionDep, SettingsDep
+from app.api.responses import json_response
 from app.errors import Unprocessable, UnsupportedMediaType
 from app.services import documents as service
 from app.services.storage import CHUNK_BYTES, DocumentStore
@@ -73,7 +73,7 @@ async def upload_document(
     principal: PrincipalDep,
     store: StoreDep,
     settings: SettingsDep,
-) -> JSONResponse:
+) -> Response:
     """Upload one evidence file (PDF, PNG/JPEG/TIFF/WebP, XLSX/XLS/ODS, CSV, text, XML, JSON).
 
     Returns id, sha256, size and media type. The same bytes uploaded again for the same
@@ -110,8 +110,8 @@ async def upload_document(
             importer_name=importer.strip() if importer else None,
             max_bytes=settings.max_upload_bytes,
         )
-    return JSONResponse(
-        jsonable_encoder(service.describe(document)),
+    return json_response(
+        service.describe(document),
         status_code=201 if created else 200,
         headers={"Location": f"/v1/documents/{document.id}"},
     )

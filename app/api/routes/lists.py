@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from app.api.deps import PrincipalDep, SessionDep, require_roles
+from app.api.responses import json_response
 from app.errors import Unprocessable
 from app.screening.sources import SOURCES
 from app.services import lists as service
@@ -25,7 +25,7 @@ def list_versions(session: SessionDep, principal: PrincipalDep) -> dict[str, Any
     """Active version of every list source, with counts and file hashes."""
     return {
         "sources": {name: spec.description for name, spec in SOURCES.items()},
-        "active": jsonable_encoder([service.describe(v) for v in service.active_versions(session)]),
+        "active": [service.describe(v) for v in service.active_versions(session)],
     }
 
 
@@ -39,7 +39,7 @@ def list_versions(session: SessionDep, principal: PrincipalDep) -> dict[str, Any
 )
 async def import_list(
     source: str, file: UploadFile, request: Request, session: SessionDep, principal: AdminDep
-) -> JSONResponse:
+) -> Response:
     """Upload an official list file (OFAC: a ZIP of its CSV set) as a new list version."""
     if source not in SOURCES:
         raise Unprocessable(
@@ -57,4 +57,4 @@ async def import_list(
     )
     await run_in_threadpool(request.app.state.assessors.refresh)
     body = {"version": service.describe(result.version), "created": result.created}
-    return JSONResponse(jsonable_encoder(body), status_code=201 if result.created else 200)
+    return json_response(body, status_code=201 if result.created else 200)

@@ -6,11 +6,11 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from app.api.deps import AssessorDep, PrincipalDep, SessionDep, SettingsDep
+from app.api.responses import json_response
 from app.api.schemas.codes import IsoDateTime
 from app.api.schemas.manifest import ManifestIn
 from app.api.schemas.problem import problem_responses
@@ -56,10 +56,10 @@ def submit_shipment(
     assessor: AssessorDep,
     principal: PrincipalDep,
     settings: SettingsDep,
-) -> JSONResponse:
+) -> Response:
     view, created = service.submit_shipment(session, assessor, principal, manifest.canonical())
     body = _with_case(view, session, settings, just_created=created)
-    return JSONResponse(jsonable_encoder(body), status_code=201 if created else 200)
+    return json_response(body, status_code=201 if created else 200)
 
 
 @router.get("/shipments/{shipment_id}", response_model=ShipmentOut, responses=PROBLEMS)
