@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 import threading
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
 from app.api.middleware import Metrics, RequestContextMiddleware
 from app.api.problems import install_problem_handlers
-from app.api.routes import health, lists, shipments
+from app.api.routes import dashboard, decisions, health, lists, shipments
 from app.db.session import make_engine, make_sessionmaker
 from app.logs import configure_logging, get_logger
+from app.services.assessor import Assessor
 from app.services.bootstrap import AssessorRegistry
+from app.services.replay import Replayer, ScreenerCache
 from app.settings import Settings
 
 log = get_logger("app.main")
@@ -81,6 +83,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1 = APIRouter(prefix="/v1")
     v1.include_router(shipments.router)
     v1.include_router(lists.router)
+    v1.include_router(decisions.router)
     app.include_router(v1)
     app.include_router(health.router)
+    app.include_router(dashboard.router)
+    dashboard.mount_static(app)
+
+    def live_assessor() -> Assessor | None:
+        registry: AssessorRegistry | None = getattr(app.state, "assessors", None)
+        return None if registry is None else registry.current
+
+    app.state.replayer = Replayer(ScreenerCache(settings.replay_cache_size), live_assessor)
     return app

@@ -1,5 +1,6 @@
 """All tables. One module per area; each is imported here so Alembic sees every table."""
 
+from app.db.models.audit import DECISION_AUDIT_INDEXES
 from app.db.models.core import (
     ApiKey,
     ApiKeyImporter,
@@ -16,6 +17,7 @@ from app.db.models.core import (
 )
 
 __all__ = [
+    "DECISION_AUDIT_INDEXES",
     "ApiKey",
     "ApiKeyImporter",
     "Assessment",
