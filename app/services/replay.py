@@ -177,11 +177,14 @@ class Replayer:
                 "matcher_version": decision.matcher_version,
             },
         )
-        if decision.kind in NOT_REPLAYABLE_KINDS or decision.assessment_id is None:
+        if decision.kind in NOT_REPLAYABLE_KINDS:
             report.reason = (
                 f"a {decision.kind} records a person's decision, not an engine run; "
                 "there is nothing to recompute"
             )
+            return report
+        if decision.assessment_id is None:
+            report.reason = "the record links no assessment run, so there is nothing to re-run"
             return report
         assessment = session.get(AssessmentRow, decision.assessment_id)
         shipment = session.get(Shipment, decision.shipment_id)
@@ -237,8 +240,15 @@ class Replayer:
                 report.differences.append(
                     Difference(name, report.recorded[name], report.replayed[name])
                 )
+        # The record keeps only a hash of the findings; the itemised findings recorded at the
+        # time are on its assessment row, which must hash to the same value.
+        recorded_findings = list(assessment.result.get("findings", []))
+        if sha256_json(recorded_findings) != decision.findings_sha256:
+            report.notes.append(
+                "the record's findings hash does not match the findings stored on its "
+                "assessment row"
+            )
         if report.recorded["findings_sha256"] != report.replayed["findings_sha256"]:
-            recorded_findings = list(assessment.result.get("findings", []))
             report.findings_diff = findings_diff(
                 recorded_findings, [f.to_dict() for f in result.findings]
             )

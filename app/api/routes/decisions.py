@@ -85,6 +85,7 @@ def list_decisions(
 )
 def export_decisions(
     request: Request,
+    session: SessionDep,
     _: AuditorDep,
     flt: FilterDep,
     format: Literal["csv", "ndjson"] = "ndjson",
@@ -94,6 +95,9 @@ def export_decisions(
     Rows carry the hashed fields verbatim (and prev_hash, hash), so an auditor can re-verify
     the chain from an unfiltered NDJSON export offline.
     """
+    # The request's session (used to check the key) stays open until the response is sent;
+    # end its transaction now, or on SQLite its write lock would block the export's reads.
+    session.close()
     sessions: sessionmaker[Session] = request.app.state.sessionmaker
     rows = audit.iter_decisions(sessions, flt)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
