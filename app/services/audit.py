@@ -471,7 +471,11 @@ def _finish(bucket: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cut(
-    session: Session, key: ColumnElement[Any], source: Any, *joins: tuple[Any, Any]
+    session: Session,
+    key: ColumnElement[Any],
+    source: Any,
+    *joins: tuple[Any, Any],
+    where: ColumnElement[bool] | None = None,
 ) -> list[dict[str, Any]]:
     query = select(
         key.label("key"),
@@ -481,6 +485,8 @@ def _cut(
     ).select_from(source)
     for target, on in joins:
         query = query.outerjoin(target, on)
+    if where is not None:
+        query = query.where(where)
     query = query.group_by(key, source.c.status)
     buckets: dict[str, dict[str, Any]] = {}
     for row in session.execute(query):
@@ -518,6 +524,8 @@ def compute_stats(session: Session, flt: StatsFilter) -> dict[str, Any]:
             "else admitted",
             "detained": "pending + released + excluded (every shipment ever detained)",
             "month": "UTC month of the shipment's first decision",
+            "ground": "grounds of the shipment's latest detain decision; detained shipments "
+            "only; '(none)' = detained on risk score alone",
             "value": f"declared value of {VALUE_CURRENCY} shipments (others count, value 0)",
         },
         "currency": VALUE_CURRENCY,
@@ -526,7 +534,14 @@ def compute_stats(session: Session, flt: StatsFilter) -> dict[str, Any]:
         "by_status": _by_status(totals[0] if totals else None),
         "by_sector": _cut(session, sectors.c.value, shipments, (sectors, true())),
         "by_origin": _cut(session, shipments.c.country, shipments),
-        "by_ground": _cut(session, grounds.c.value, shipments, (grounds, true())),
+        # Grounds are what a shipment was detained on, so admitted shipments are left out.
+        "by_ground": _cut(
+            session,
+            grounds.c.value,
+            shipments,
+            (grounds, true()),
+            where=shipments.c.status != STATUS_ADMITTED,
+        ),
         "decisions": [
             {"kind": r.kind, "outcome": r.outcome, "count": r.n} for r in decision_counts
         ],
