@@ -43,23 +43,38 @@ class ScreenerCache:
         self._size = max(1, size)
         self._items: OrderedDict[ScreenerKey, PartyScreener | None] = OrderedDict()
         self._lock = threading.Lock()
+        self._building: dict[ScreenerKey, threading.Lock] = {}
         self.builds = 0  # how many screeners were built (for tests and metrics)
+
+    def _cached(self, key: ScreenerKey) -> tuple[bool, PartyScreener | None]:
+        with self._lock:
+            if key not in self._items:
+                return False, None
+            self._items.move_to_end(key)
+            return True, self._items[key]
 
     def get(
         self, key: ScreenerKey, build: Callable[[], PartyScreener | None]
     ) -> PartyScreener | None:
+        found, screener = self._cached(key)
+        if found:
+            return screener
         with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        # Build outside the lock: it takes seconds and other keys should not wait.
-        screener = build()
-        with self._lock:
-            self.builds += 1
-            self._items[key] = screener
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            key_lock = self._building.setdefault(key, threading.Lock())
+        # One build per key at a time: a second request for the same versions waits for the
+        # first rather than building (and holding) a second copy of the whole list set.
+        # Other keys do not wait: the cache lock is not held while building.
+        with key_lock:
+            found, screener = self._cached(key)
+            if found:
+                return screener
+            screener = build()
+            with self._lock:
+                self.builds += 1
+                self._items[key] = screener
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+                self._building.pop(key, None)
         return screener
 
 

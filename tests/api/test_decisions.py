@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import cli
 from app.db.models import Decision
 from app.db.session import make_engine, make_sessionmaker
+from app.services.audit import EXPORT_FIELDS
 from app.services.decision_log import GENESIS_HASH, sha256_json
 from app.services.replay import Replayer, ScreenerCache
 from app.settings import Settings
@@ -114,6 +115,31 @@ def ndjson_rows(client: TestClient, key: str, **params: Any) -> list[dict[str, A
 def db_count(sessions: sessionmaker[Session]) -> int:
     with sessions() as session:
         return session.scalar(select(func.count()).select_from(Decision)) or 0
+
+
+# --- before anything is recorded (runs first: the population fixture is lazy) ---------------
+
+
+def test_an_empty_log_has_zero_figures_and_an_intact_chain(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    stats = get(client, keys["auditor"], "/v1/stats")
+    assert stats["totals"]["shipments"] == 0 and stats["totals"]["value"] == "0.00"
+    assert stats["by_month"] == [] and stats["decisions"] == []
+    assert {row["key"]: row["shipments"] for row in stats["by_status"]} == {
+        "admitted": 0,
+        "pending": 0,
+        "released": 0,
+        "excluded": 0,
+        "detained": 0,
+    }
+    assert get(client, keys["auditor"], "/v1/decisions") == {"items": [], "next_cursor": None}
+    assert ndjson_rows(client, keys["auditor"]) == []
+    csv_text = client.get(
+        "/v1/decisions/export", params={"format": "csv"}, headers=auth(keys["auditor"])
+    ).text
+    assert csv_text.splitlines() == [",".join(EXPORT_FIELDS)]
+    assert get(client, keys["auditor"], "/v1/decisions/verify")["intact"] is True
 
 
 # --- access ------------------------------------------------------------------------------
