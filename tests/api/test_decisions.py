@@ -559,6 +559,10 @@ def test_cli_verify_and_replay(
     assert cli.main(["log", "replay", str(determination)]) == 0
     assert "not replayable" in capsys.readouterr().out
     assert cli.main(["log", "replay", "99999999"]) == 2
+    capsys.readouterr()
+    assert cli.main(["log", "export", "--format", "ndjson"]) == 0
+    exported = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert exported == ndjson_rows(client, keys["auditor"])
 
 
 # --- tampering (last: it breaks this module's chain) ---------------------------------------
