@@ -215,6 +215,11 @@ def measure(url: str, data_dir: Path, auditor: str, rows: int, fmt: str) -> None
         print(f"server RSS @10%    {rss_at_10 / 1024:.1f} MiB")
         print(f"server RSS peak    {peak['rss'] / 1024:.1f} MiB (sampled every 50 ms)")
         print(f"server VmHWM       {_rss_kib(server.pid, 'VmHWM') / 1024:.1f} MiB")
+        for path in ("/v1/stats", "/v1/decisions/verify"):
+            began = time.perf_counter()
+            answer = httpx.get(f"{base}{path}", headers=headers, timeout=None)
+            answer.raise_for_status()
+            print(f"GET {path:<18} {time.perf_counter() - began:.2f} s")
         machine = f"{platform.machine()} {os.cpu_count()} cpu, {platform.python_version()}"
         print(f"machine            {machine}")
     finally:

@@ -55,7 +55,7 @@ NONE_KEY = "(none)"
 # total, and adding euros to dollars would make every value figure meaningless.
 VALUE_CURRENCY = "USD"
 
-EXPORT_PAGE_ROWS = 5000
+EXPORT_PAGE_ROWS = 2000
 EXPORT_FIELDS = (
     "seq",
     "recorded_at",
@@ -270,12 +270,13 @@ def get_decision(session: Session, seq: int) -> dict[str, Any] | None:
 def iter_decisions(
     sessions: sessionmaker[Session], flt: DecisionFilter, page_rows: int = EXPORT_PAGE_ROWS
 ) -> Iterator[dict[str, Any]]:
-    """Every matching decision in seq order, in constant memory.
+    """Every matching decision in seq order, in memory bounded by one page.
 
     The log is append-only, so paging by seq up to the head seen at the start gives a
-    consistent snapshot without one long transaction: on SQLite every transaction takes the
-    write lock (BEGIN IMMEDIATE), and a download must not block writers for its duration.
-    Each page is read with yield_per, so at most one page of rows is held at a time.
+    consistent snapshot without one long transaction. Each page is read (with yield_per) in
+    its own short transaction, which ends BEFORE its rows are handed on: the consumer is an
+    HTTP client that may read slowly, and on SQLite every transaction holds the database
+    write lock (BEGIN IMMEDIATE), so a slow download must never keep one open.
     """
     with sessions() as session:
         head = session.scalar(select(func.max(DECISIONS.c.seq)))
@@ -285,23 +286,20 @@ def iter_decisions(
     clauses = where_clauses(flt, dialect)
     after = 0
     while after < head:
+        query = (
+            _decision_select()
+            .where(DECISIONS.c.seq > after, DECISIONS.c.seq <= head, *clauses)
+            .order_by(DECISIONS.c.seq)
+            .limit(page_rows)
+            .execution_options(yield_per=1000)
+        )
         with sessions() as session:
-            query = (
-                _decision_select()
-                .where(DECISIONS.c.seq > after, DECISIONS.c.seq <= head, *clauses)
-                .order_by(DECISIONS.c.seq)
-                .limit(page_rows)
-                .execution_options(yield_per=1000)
-            )
-            seen = 0
-            for row in session.execute(query):
-                seen += 1
-                item = decision_dict(row)
-                after = item["seq"]
-                yield item
-            session.commit()  # end the read transaction (releases SQLite's lock)
-        if seen < page_rows:
+            page = [decision_dict(row) for row in session.execute(query)]
+            session.rollback()  # end the read transaction (releases SQLite's lock)
+        yield from page
+        if len(page) < page_rows:
             return
+        after = page[-1]["seq"]
 
 
 def _csv_cell(value: Any) -> str:
@@ -527,6 +525,7 @@ def compute_stats(session: Session, flt: StatsFilter) -> dict[str, Any]:
             "ground": "grounds of the shipment's latest detain decision; detained shipments "
             "only; '(none)' = detained on risk score alone",
             "value": f"declared value of {VALUE_CURRENCY} shipments (others count, value 0)",
+            "decisions": "log records by kind and outcome; the filters apply to each record",
         },
         "currency": VALUE_CURRENCY,
         "totals": totals[0] if totals else {"key": "all", **_finish(_bucket())},
