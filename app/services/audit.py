@@ -23,11 +23,11 @@ from sqlalchemy import (
     String,
     TableValuedAlias,
     case,
+    cast,
     exists,
     func,
     literal,
     select,
-    true,
 )
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -468,52 +468,69 @@ def _finish(bucket: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _cut(
-    session: Session,
-    key: ColumnElement[Any],
-    source: Any,
-    *joins: tuple[Any, Any],
-    where: ColumnElement[bool] | None = None,
-) -> list[dict[str, Any]]:
-    query = select(
-        key.label("key"),
-        source.c.status,
-        func.count(func.distinct(source.c.shipment_id)).label("n"),
-        func.sum(source.c.value).label("value"),
-    ).select_from(source)
-    for target, on in joins:
-        query = query.outerjoin(target, on)
-    if where is not None:
-        query = query.where(where)
-    query = query.group_by(key, source.c.status)
-    buckets: dict[str, dict[str, Any]] = {}
-    for row in session.execute(query):
-        name = NONE_KEY if row.key is None else str(row.key)
-        bucket = buckets.setdefault(name, _bucket())
-        bucket["shipments"] += row.n
-        bucket["value"] += Decimal(row.value or 0)
-        bucket["by_status"][row.status] = bucket["by_status"].get(row.status, 0) + row.n
-        bucket["value_by_status"][row.status] = bucket["value_by_status"].get(
-            row.status, Decimal(0)
-        ) + Decimal(row.value or 0)
-    return [{"key": name, **_finish(b)} for name, b in sorted(buckets.items())]
+def _add(
+    buckets: dict[str, dict[str, Any]], key: str, status: str, count: int, value: Decimal
+) -> None:
+    bucket = buckets.setdefault(key, _bucket())
+    bucket["shipments"] += count
+    bucket["value"] += value
+    bucket["by_status"][status] = bucket["by_status"].get(status, 0) + count
+    bucket["value_by_status"][status] = bucket["value_by_status"].get(status, Decimal(0)) + value
+
+
+def _rows(buckets: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"key": key, **_finish(bucket)} for key, bucket in sorted(buckets.items())]
 
 
 def compute_stats(session: Session, flt: StatsFilter) -> dict[str, Any]:
-    """Counts and declared value by month, status, sector, origin and ground, plus totals."""
+    """Counts and declared value by month, status, sector, origin and ground, plus totals.
+
+    One GROUP BY over the per-shipment rows (month, status, origin, sector set, ground set)
+    does the counting and summing in the database; the cuts are then sums over those few
+    groups. (One query per cut would re-derive every shipment's status each time.)
+    """
     dialect = _dialect(session)
     shipments = shipment_status_cte(session, flt)
-    sectors = json_elements(shipments.c.sectors, dialect)
-    grounds = json_elements(shipments.c.grounds, dialect)
-    totals = _cut(session, literal("all"), shipments)
-    # A shipment with two sectors counts once under each, as on CBP's dashboard: sector
-    # rows can add up to more than the total.
+    # JSON compared as its text: PostgreSQL has no equality on json, and both databases
+    # store these lists in one canonical form (sorted sectors, grounds in engine order).
+    sectors = cast(shipments.c.sectors, String)
+    grounds = cast(shipments.c.grounds, String)
+    groups = session.execute(
+        select(
+            shipments.c.month,
+            shipments.c.status,
+            shipments.c.country,
+            sectors.label("sectors"),
+            grounds.label("grounds"),
+            func.count().label("n"),
+            func.sum(shipments.c.value).label("value"),
+        ).group_by(shipments.c.month, shipments.c.status, shipments.c.country, sectors, grounds)
+    )
+    totals: dict[str, dict[str, Any]] = {}
+    by_month: dict[str, dict[str, Any]] = {}
+    by_origin: dict[str, dict[str, Any]] = {}
+    by_sector: dict[str, dict[str, Any]] = {}
+    by_ground: dict[str, dict[str, Any]] = {}
+    for group in groups:
+        status, count, value = str(group.status), int(group.n), Decimal(group.value or 0)
+        _add(totals, "all", status, count, value)
+        _add(by_month, str(group.month), status, count, value)
+        _add(by_origin, group.country or NONE_KEY, status, count, value)
+        # A shipment with two sectors counts once under each, as on CBP's dashboard: sector
+        # rows can add up to more than the total.
+        for sector in dict.fromkeys(_as_list(group.sectors)) or [NONE_KEY]:
+            _add(by_sector, sector, status, count, value)
+        # Grounds are what a shipment was detained on, so admitted shipments are left out.
+        if status != STATUS_ADMITTED:
+            for ground in dict.fromkeys(_as_list(group.grounds)) or [NONE_KEY]:
+                _add(by_ground, ground, status, count, value)
     decision_counts = session.execute(
         select(DECISIONS.c.kind, DECISIONS.c.outcome, func.count().label("n"))
         .where(*where_clauses(flt.as_decision_filter(), dialect))
         .group_by(DECISIONS.c.kind, DECISIONS.c.outcome)
         .order_by(DECISIONS.c.kind, DECISIONS.c.outcome)
     )
+    total = _rows(totals)[0] if totals else {"key": "all", **_finish(_bucket())}
     return {
         "as_of": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "definitions": {
@@ -528,29 +545,20 @@ def compute_stats(session: Session, flt: StatsFilter) -> dict[str, Any]:
             "decisions": "log records by kind and outcome; the filters apply to each record",
         },
         "currency": VALUE_CURRENCY,
-        "totals": totals[0] if totals else {"key": "all", **_finish(_bucket())},
-        "by_month": _cut(session, shipments.c.month, shipments),
-        "by_status": _by_status(totals[0] if totals else None),
-        "by_sector": _cut(session, sectors.c.value, shipments, (sectors, true())),
-        "by_origin": _cut(session, shipments.c.country, shipments),
-        # Grounds are what a shipment was detained on, so admitted shipments are left out.
-        "by_ground": _cut(
-            session,
-            grounds.c.value,
-            shipments,
-            (grounds, true()),
-            where=shipments.c.status != STATUS_ADMITTED,
-        ),
+        "totals": total,
+        "by_month": _rows(by_month),
+        "by_status": _by_status(total),
+        "by_sector": _rows(by_sector),
+        "by_origin": _rows(by_origin),
+        "by_ground": _rows(by_ground),
         "decisions": [
             {"kind": r.kind, "outcome": r.outcome, "count": r.n} for r in decision_counts
         ],
     }
 
 
-def _by_status(totals: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _by_status(totals: dict[str, Any]) -> list[dict[str, Any]]:
     """The exam-result cut: shipments and value per status, with detained as their sum."""
-    if totals is None:
-        totals = {"key": "all", **_finish(_bucket())}
     values: dict[str, str] = totals["value_by_status"]
     rows = [
         {"key": status, "shipments": totals.get(status, 0), "value": values.get(status, "0.00")}
