@@ -149,10 +149,14 @@ def cmd_log(args: argparse.Namespace) -> int:
     settings = _settings()
     migrate.upgrade(settings.resolved_database_url)
     if args.action == "verify":
-        from app.services.decision_log import verify_chain
+        from app.db.session import make_engine, make_sessionmaker
+        from app.services.audit import verify_log
 
-        with _session(settings) as session:
-            result = verify_chain(session)
+        engine = make_engine(settings.resolved_database_url)
+        try:
+            result = verify_log(make_sessionmaker(engine))
+        finally:
+            engine.dispose()
         if result.intact:
             print(f"intact: {result.records} records")
             return 0

@@ -73,6 +73,7 @@
     $("login").hidden = false;
     $("app").hidden = true;
     $("logout").hidden = true;
+    $("verify-now").hidden = true;
     $("login-error").textContent = message || "";
   }
 
@@ -81,7 +82,7 @@
     const candidate = $("api-key").value.trim();
     $("login-error").textContent = "";
     try {
-      await call("/v1/decisions/verify", candidate);
+      await call("/v1/decisions?limit=1", candidate);
     } catch (err) {
       if (err instanceof ApiError && err.status === 403) {
         $("login-error").textContent = forbiddenText;
@@ -102,10 +103,18 @@
     showLogin("Logged out.");
   }
 
-  async function checkChain() {
+  async function checkChain(recompute) {
     const badge = $("chain-status");
+    const button = $("verify-now");
     try {
-      const result = await getJSON("/v1/decisions/verify");
+      // On page load, this worker's last result (recomputing reads the whole log);
+      // "Verify now" recomputes.
+      if (recompute) {
+        badge.textContent = "verifying the chain…";
+        badge.className = "badge badge-unknown";
+        button.disabled = true;
+      }
+      const result = await getJSON("/v1/decisions/verify" + (recompute ? "" : "?cached=true"));
       if (result.intact) {
         badge.textContent = "chain intact: " + result.records + " records";
         badge.className = "badge badge-ok";
@@ -116,8 +125,11 @@
       }
       badge.dataset.intact = String(result.intact);
       badge.title = "checked " + result.checked_at;
+      $("verified-at").textContent = "verified " + result.checked_at.replace("T", " ");
     } catch (err) {
       showError(err);
+    } finally {
+      button.disabled = false;
     }
   }
 
@@ -401,7 +413,8 @@
     $("login").hidden = true;
     $("app").hidden = false;
     $("logout").hidden = false;
-    checkChain();
+    $("verify-now").hidden = false;
+    checkChain(false);
     if (document.body.dataset.page === "shipment") {
       try {
         await loadShipment();
@@ -416,6 +429,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     $("login-form").addEventListener("submit", login);
     $("logout").addEventListener("click", logout);
+    $("verify-now").addEventListener("click", () => checkChain(true));
     if (document.body.dataset.page === "overview") startOverview();
     start();
   });

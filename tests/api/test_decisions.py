@@ -419,9 +419,11 @@ def test_verify_reports_an_intact_chain(
     client: TestClient, keys: dict[str, str], populated: dict[str, Any], sessions: Any
 ) -> None:
     result = get(client, keys["auditor"], "/v1/decisions/verify")
-    assert result["intact"] is True
+    assert result["intact"] is True and result["cached"] is False
     assert result["records"] == db_count(sessions)
     assert result["first_broken_seq"] is None
+    again = get(client, keys["auditor"], "/v1/decisions/verify", cached="true")
+    assert again["cached"] is True and again["checked_at"] == result["checked_at"]
 
 
 def test_replay_reproduces_assessments_over_http(

@@ -197,6 +197,14 @@ def test_dashboard_login_charts_filters_and_shipment(
 
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
+    # "Verify now" recomputes the chain (the badge on load may show a cached result).
+    page.click("#verify-now")
+    page.wait_for_function(
+        "() => !document.getElementById('verify-now').disabled"
+        " && document.getElementById('chain-status').dataset.intact === 'true'"
+    )
+    assert "records" in page.inner_text("#chain-status")
+
     # Filter the table (and the stats) to detained decisions from Vietnam.
     page.fill("#filters input[name=outcome]", "detain")
     page.fill("#filters input[name=country]", "vn")

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.base import utcnow
@@ -75,3 +75,34 @@ def test_a_paused_export_does_not_block_writers(sessions: sessionmaker[Session])
     assert seqs == list(range(1, 121))
     with sessions() as session:
         assert verify_chain(session).records == 123
+
+
+def test_paged_verification_agrees_with_verify_chain(
+    sessions: sessionmaker[Session], engine: Engine
+) -> None:
+    _append(sessions, 30)
+    with sessions() as session:
+        whole = verify_chain(session)
+    assert whole.intact
+    assert audit.verify_log(sessions, page_rows=7) == whole
+
+    with sessions() as session:
+        target = whole.records - 11
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE decisions DISABLE TRIGGER decisions_no_update"))
+            conn.execute(text("UPDATE decisions SET risk_score = 99 WHERE seq = :s"), {"s": target})
+            conn.execute(text("ALTER TABLE decisions ENABLE TRIGGER decisions_no_update"))
+        else:
+            conn.execute(text("DROP TRIGGER decisions_no_update"))
+            conn.execute(text("UPDATE decisions SET risk_score = 99 WHERE seq = :s"), {"s": target})
+            conn.execute(
+                text(
+                    "CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions "
+                    "BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END"
+                )
+            )
+    with sessions() as session:
+        broken = verify_chain(session)
+    assert broken.first_broken_seq == target
+    assert audit.verify_log(sessions, page_rows=7) == broken
