@@ -231,6 +231,11 @@ class Replayer:
                 f"recorded matcher {decision.matcher_version}, running {MATCHER_VERSION}: "
                 "a matcher change can change list matches"
             )
+        if sha256_json(shipment.manifest) != shipment.body_sha256:
+            # Shipment rows are not append-only; the body hash taken at intake tells.
+            report.notes.append(
+                "the stored manifest does not match the body hash taken when it was submitted"
+            )
         manifest_source = _manifest_for(shipment, assessment)
         if manifest_source is not shipment.manifest:
             report.notes.append("replayed on the revised manifest stored with the assessment")

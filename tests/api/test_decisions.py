@@ -439,7 +439,7 @@ def test_replay_reproduces_assessments_over_http(
         report = get(client, keys["auditor"], f"/v1/decisions/{row['seq']}/replay")
         assert report["replayable"] is True, report
         assert report["reproduced"] is True, report
-        assert report["differences"] == []
+        assert report["differences"] == [] and report["notes"] == []
         assert report["replayed"]["findings_sha256"] == row["findings_sha256"]
         assert report["replayed"]["lists_version"] == row["lists_version"]
 
@@ -533,6 +533,7 @@ def test_replay_lists_the_findings_a_changed_manifest_loses(
     report = get(client, keys["auditor"], f"/v1/decisions/{row['seq']}/replay")
     assert report["reproduced"] is False
     assert "findings_sha256" in {d["field"] for d in report["differences"]}
+    assert any("body hash" in note for note in report["notes"]), report["notes"]
     lost = report["findings_diff"]["only_recorded"]
     assert lost and all(f["path"].startswith("lines[0].inputs") for f in lost), lost
 
