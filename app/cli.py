@@ -84,9 +84,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
                 info, plaintext = keys.create_key(
                     session, Role(args.role), args.importer or [], args.label
                 )
-                print(
-                    f"created {info.role} key {info.key_id} for {', '.join(info.importers) or 'all importers'}"
-                )
+                scope = ", ".join(info.importers) or "all importers"
+                print(f"created {info.role} key {info.key_id} for {scope}")
                 print("store it now: it is shown once and kept only as a hash")
                 print(plaintext)
             elif args.action == "list":
@@ -116,8 +115,9 @@ def cmd_lists(args: argparse.Namespace) -> int:
     with _session(settings) as session:
         if args.action == "show":
             for v in lists.active_versions(session):
+                imported = f"{v.imported_at:%Y-%m-%d %H:%M}"
                 print(
-                    f"{v.source}\t{v.version}\t{v.entry_count} entries\t{v.imported_at:%Y-%m-%d %H:%M}\t{v.imported_by}"
+                    f"{v.source}\t{v.version}\t{v.entry_count} entries\t{imported}\t{v.imported_by}"
                 )
             return 0
         try:
@@ -204,6 +204,70 @@ def cmd_cases(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_log(args: argparse.Namespace) -> int:
+    """The decision log: verify the chain, replay a decision, export it."""
+    from app.db import migrate
+    from app.errors import AppError
+
+    settings = _settings()
+    migrate.upgrade(settings.resolved_database_url)
+    if args.action == "verify":
+        from app.db.session import make_engine, make_sessionmaker
+        from app.services.audit import verify_log
+
+        engine = make_engine(settings.resolved_database_url)
+        try:
+            result = verify_log(make_sessionmaker(engine))
+        finally:
+            engine.dispose()
+        if result.intact:
+            print(f"intact: {result.records} records")
+            return 0
+        print(f"BROKEN at seq {result.first_broken_seq}: {result.reason}")
+        return 1
+    if args.action == "replay":
+        from app.services.replay import Replayer, ScreenerCache
+
+        replayer = Replayer(ScreenerCache(settings.replay_cache_size), lambda: None)
+        with _session(settings) as session:
+            try:
+                report = replayer.replay(session, args.seq)
+            except AppError as exc:
+                print(f"error: {exc.detail}", file=sys.stderr)
+                return 2
+        if args.json:
+            print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        elif not report.replayable:
+            print(f"seq {report.seq} ({report.kind}): not replayable: {report.reason}")
+        else:
+            verdict = "reproduced" if report.reproduced else "NOT reproduced"
+            print(f"seq {report.seq} ({report.kind}): {verdict}")
+            for diff in report.differences:
+                print(f"  {diff.field}: recorded {diff.recorded!r}, replayed {diff.replayed!r}")
+            for side, items in report.findings_diff.items():
+                for item in items:
+                    print(f"  findings {side}: {json.dumps(item, ensure_ascii=False)}")
+            for note in report.notes:
+                print(f"  note: {note}")
+        if report.reproduced is False:
+            return 1
+        return 0
+    # export
+    from app.db.session import make_engine, make_sessionmaker
+    from app.services import audit
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        rows = audit.iter_decisions(make_sessionmaker(engine), audit.DecisionFilter())
+        chunks = audit.export_csv(rows) if args.format == "csv" else audit.export_ndjson(rows)
+        for chunk in chunks:
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.flush()
+    finally:
+        engine.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="uflpa", description="UFLPA import-risk service")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -261,6 +325,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--today", help="YYYY-MM-DD (default: today, UTC)")
     cases_cmd.set_defaults(func=cmd_cases)
+
+    log_cmd = sub.add_parser("log", help="the decision log (auditors)")
+    log_sub = log_cmd.add_subparsers(dest="action", required=True)
+    log_sub.add_parser("verify", help="recompute the hash chain; exit 1 naming the first break")
+    replay = log_sub.add_parser(
+        "replay", help="re-run a decision with its recorded rules and lists; exit 1 if it differs"
+    )
+    replay.add_argument("seq", type=int, help="the decision's sequence number")
+    replay.add_argument("--json", action="store_true", help="print the full report as JSON")
+    export = log_sub.add_parser("export", help="write every decision to stdout")
+    export.add_argument("--format", choices=["csv", "ndjson"], default="ndjson")
+    log_cmd.set_defaults(func=cmd_log)
     return parser
 
 

@@ -12,11 +12,22 @@ from app.api.deps import reject_unknown_query_params
 from app.api.middleware import Metrics, RequestContextMiddleware
 from app.api.problems import install_problem_handlers
 from app.api.ratelimit import KeyRateLimiter
-from app.api.routes import cases, documents, health, lists, screening, shipments
+from app.api.routes import (
+    cases,
+    dashboard,
+    decisions,
+    documents,
+    health,
+    lists,
+    screening,
+    shipments,
+)
 from app.api.schemas.problem import COMMON_PROBLEMS
 from app.db.session import make_engine, make_sessionmaker
 from app.logs import configure_logging, get_logger
+from app.services.assessor import Assessor
 from app.services.bootstrap import AssessorRegistry
+from app.services.replay import Replayer, ScreenerCache
 from app.services.storage import FileSystemStore
 from app.settings import Settings
 
@@ -94,6 +105,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(screening.router)
     v1.include_router(documents.router)
     v1.include_router(cases.router)
+    v1.include_router(decisions.router)
     app.include_router(v1)
     app.include_router(health.router)
+    app.include_router(dashboard.router)
+    dashboard.mount_static(app)
+
+    def live_assessor() -> Assessor | None:
+        registry: AssessorRegistry | None = getattr(app.state, "assessors", None)
+        return None if registry is None else registry.current
+
+    app.state.replayer = Replayer(ScreenerCache(settings.replay_cache_size), live_assessor)
     return app

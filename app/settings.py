@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
 
+    replay_cache_size: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="How many rebuilt list indexes replay keeps (each holds a whole list set).",
+    )
+
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
 

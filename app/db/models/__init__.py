@@ -1,5 +1,6 @@
 """All tables. One module per area; each is imported here so Alembic sees every table."""
 
+from app.db.models.audit import DECISION_AUDIT_INDEXES
 from app.db.models.cases import Case, Determination, Document, Rebuttal, RebuttalDocument
 from app.db.models.core import (
     ApiKey,
@@ -17,6 +18,7 @@ from app.db.models.core import (
 )
 
 __all__ = [
+    "DECISION_AUDIT_INDEXES",
     "ApiKey",
     "ApiKeyImporter",
     "Assessment",
