@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from app.api.middleware import Metrics, RequestContextMiddleware
 from app.api.problems import install_problem_handlers
-from app.api.routes import health, lists, screening, shipments
+from app.api.routes import health, lists, reports, screening, shipments
 from app.db.session import make_engine, make_sessionmaker
 from app.logs import configure_logging, get_logger
 from app.services.bootstrap import AssessorRegistry
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(shipments.router)
     v1.include_router(lists.router)
     v1.include_router(screening.router)
+    v1.include_router(reports.router)
     app.include_router(v1)
     app.include_router(health.router)
     return app
