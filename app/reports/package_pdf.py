@@ -588,7 +588,7 @@ def _appendix(ctx: _Context) -> str:
     finding_rows = "".join(
         f"<tr><td>{_e(f.get('code'))}<br/>{_severity_badge(str(f.get('severity')))}</td>"
         f"<td class='mono'>{_e(f.get('path'))}</td><td>{_e(f.get('message'))}<br/>"
-        f"<span class='mono'>{_e(json.dumps(f.get('evidence', {}), ensure_ascii=False))[:600]}"
+        f"<span class='mono'>{_e(json.dumps(f.get('evidence', {}), ensure_ascii=False)[:600])}"
         "</span></td></tr>"
         for f in ctx.findings
     )

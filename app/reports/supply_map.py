@@ -172,9 +172,9 @@ def _legend() -> str:
         )
 
     kinds = [
-        cell(CATEGORY_FILL[FindingCategory.XINJIANG], "#b2182b", "solid", "Xinjiang nexus"),
-        cell(CATEGORY_FILL[FindingCategory.LIST_MATCH], "#b2182b", "solid", "List match"),
-        cell(CATEGORY_FILL[FindingCategory.GAP], "#d08c00", "solid", "Supply-chain gap"),
+        cell(CATEGORY_FILL[FindingCategory.XINJIANG], "#4d4d4d", "solid", "Xinjiang nexus"),
+        cell(CATEGORY_FILL[FindingCategory.LIST_MATCH], "#4d4d4d", "solid", "List match"),
+        cell(CATEGORY_FILL[FindingCategory.GAP], "#4d4d4d", "solid", "Supply-chain gap"),
         cell("#ffffff", "#4d4d4d", "solid", "No nexus finding"),
         cell("#ffffff", "#4d4d4d", "dashed", "Dashed: no evidence"),
     ]
