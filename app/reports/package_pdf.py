@@ -99,6 +99,13 @@ def _exhibit_refs(exhibits: Sequence[ExhibitFacts]) -> str:
     )
 
 
+def _head(*columns: tuple[str, int]) -> str:
+    """A header row with column widths in percent: tables are laid out with fixed widths,
+    which is much faster than measuring every cell of a large table."""
+    cells = "".join(f"<th style='width:{width}%'>{_e(title)}</th>" for title, width in columns)
+    return f"<tr>{cells}</tr>"
+
+
 def _severity_badge(severity: str) -> str:
     return f'<span class="sev sev-{_e(severity)}">{_e(severity.upper())}</span>'
 
@@ -193,11 +200,12 @@ h3 { font-size: 10.5pt; margin: 4mm 0 1mm 0; bookmark-level: none; }
 .cover { page: cover; }
 .cover h1 { page-break-before: avoid; font-size: 22pt; margin-top: 30mm; }
 .cover .entry { font-size: 18pt; font-weight: bold; margin: 0 0 8mm 0; }
-table { border-collapse: collapse; width: 100%%; margin: 2mm 0 3mm 0; }
+table { border-collapse: collapse; width: 100%%; table-layout: fixed; margin: 2mm 0 3mm 0; }
 th, td { border: 0.5pt solid #b5b5b5; padding: 1.2mm 1.6mm; vertical-align: top;
          text-align: left; }
 th { background: #eef1f5; font-weight: bold; }
 table.facts th { width: 38mm; }
+td { overflow-wrap: anywhere; }
 tr { page-break-inside: avoid; }
 .mono { font-family: 'DejaVu Sans Mono', monospace; font-size: 7.6pt; }
 .small { font-size: 8pt; color: #444; }
@@ -347,8 +355,9 @@ def _summary(ctx: _Context) -> str:
             f"<td>{_e(STATUS_TITLES.get(status or '', status or 'not reviewed'))}</td></tr>"
         )
     table = (
-        "<h2>Findings and answers</h2><table><tr><th>Finding</th><th>Node</th>"
-        f"<th>Answered by</th><th>Status</th></tr>{''.join(rows)}</table>"
+        "<h2>Findings and answers</h2><table>"
+        + _head(("Finding", 26), ("Node", 40), ("Answered by", 20), ("Status", 14))
+        + f"{''.join(rows)}</table>"
         if rows
         else "<p>No Xinjiang nexus, list match or gap findings.</p>"
     )
@@ -451,8 +460,16 @@ def _exhibit_index(ctx: _Context) -> str:
     return (
         "<h1 id='exhibits'>Exhibit index</h1><p>Each exhibit is attached under its number "
         "(<i>Exhibit-NN_ID_title</i> in the ZIP). The SHA-256 identifies the exact file "
-        "submitted.</p><table><tr><th>No.</th><th>Checklist</th><th>Title</th><th>Issuer</th>"
-        f"<th>Date</th><th>Language</th></tr>{''.join(rows)}</table>"
+        "submitted.</p><table>"
+        + _head(
+            ("No.", 6),
+            ("Checklist", 11),
+            ("Title", 29),
+            ("Issuer", 24),
+            ("Date", 12),
+            ("Language", 18),
+        )
+        + f"{''.join(rows)}</table>"
     )
 
 
@@ -482,17 +499,22 @@ def _findings_section(ctx: _Context) -> str:
             f"<p><b>Still missing:</b> {missing_html}</p></div>"
         )
     if ctx.risks:
+        grouped: dict[str, list[Mapping[str, Any]]] = {}
+        for finding in ctx.risks:
+            grouped.setdefault(str(finding.get("code")), []).append(finding)
         rows = "".join(
-            f"<tr><td>{_severity_badge(str(f.get('severity')))} {_e(f.get('code'))}</td>"
-            f"<td class='mono'>{_e(f.get('path'))}</td><td>{_e(f.get('message'))}</td>"
-            f"<td>{_exhibit_refs(ctx.answering(f))}</td></tr>"
-            for f in ctx.risks
+            f"<tr><td>{_severity_badge(str(items[0].get('severity')))} {_e(code)}</td>"
+            f"<td class='mono'>{_e(', '.join(str(f.get('path')) for f in items))}</td>"
+            f"<td>{_e(items[0].get('message'))}"
+            f"{f' (and {len(items) - 1} more like it)' if len(items) > 1 else ''}</td></tr>"
+            for code, items in grouped.items()
         )
         parts.append(
             "<h2>Risk factors</h2><p class='small'>Facts that raise risk (sector, origin "
-            "country) but are not a nexus; documents answer them by tracing the node.</p>"
-            "<table><tr><th>Factor</th><th>Path</th><th>Why</th><th>Covered by</th></tr>"
-            f"{rows}</table>"
+            "country) but are not a nexus; documents answer them by tracing the node (see "
+            "<a href='#nodes'>the nodes and their evidence</a>).</p><table>"
+            + _head(("Factor", 24), ("Nodes", 46), ("Why", 30))
+            + f"{rows}</table>"
         )
     missing_items = ctx.required_not_supplied()
     if missing_items:
@@ -502,8 +524,9 @@ def _findings_section(ctx: _Context) -> str:
             for i in missing_items
         )
         parts.append(
-            "<h2>Evidence asked for and not supplied</h2><table><tr><th>Item</th>"
-            f"<th>Document</th><th>For</th></tr>{rows}</table>"
+            "<h2>Evidence asked for and not supplied</h2><table>"
+            + _head(("Item", 10), ("Document", 66), ("For", 24))
+            + f"{rows}</table>"
         )
     return "".join(parts)
 
@@ -529,8 +552,9 @@ def _nodes_section(ctx: _Context) -> str:
     )
     return (
         "<h1 id='nodes'>Supply-chain nodes and their evidence</h1>"
-        f"{uncovered}<h2>All nodes</h2><table><tr><th>Path</th><th>Node</th>"
-        f"<th>Supplier / manufacturer</th><th>Evidence</th></tr>{''.join(rows)}</table>"
+        f"{uncovered}<h2>All nodes</h2><table>"
+        + _head(("Path", 28), ("Node", 24), ("Supplier / manufacturer", 26), ("Evidence", 22))
+        + f"{''.join(rows)}</table>"
     )
 
 
@@ -550,7 +574,7 @@ def _checks_section(checks: ReviewerChecks) -> str:
         parts.append(
             f"<h2>{_e(result.title)}: {verdict}</h2>"
             + (
-                f"<table><tr><th>Where</th><th>Problem</th></tr>{problems}</table>"
+                "<table>" + _head(("Where", 36), ("Problem", 64)) + f"{problems}</table>"
                 if problems
                 else ""
             )
@@ -587,9 +611,15 @@ def _appendix(ctx: _Context) -> str:
     )
     finding_rows = "".join(
         f"<tr><td>{_e(f.get('code'))}<br/>{_severity_badge(str(f.get('severity')))}</td>"
-        f"<td class='mono'>{_e(f.get('path'))}</td><td>{_e(f.get('message'))}<br/>"
-        f"<span class='mono'>{_e(json.dumps(f.get('evidence', {}), ensure_ascii=False)[:600])}"
-        "</span></td></tr>"
+        f"<td class='mono'>{_e(f.get('path'))}</td><td>{_e(f.get('message'))}"
+        + (
+            # The evidence of a risk factor (a sector, a country) is already in its message.
+            ""
+            if category_of(f) is FindingCategory.RISK
+            else "<br/><span class='mono'>"
+            f"{_e(json.dumps(f.get('evidence', {}), ensure_ascii=False)[:600])}</span>"
+        )
+        + "</td></tr>"
         for f in ctx.findings
     )
     return (
@@ -598,7 +628,9 @@ def _appendix(ctx: _Context) -> str:
         "reproducible: the same manifest, rules and list versions give the same result.</p>"
         f"<table class='facts'>{rows}</table><h2>Entity and sanctions list versions</h2>"
         f"<table class='facts'>{list_rows}</table><h2>All findings</h2>"
-        f"<table><tr><th>Code</th><th>Path</th><th>Message and evidence</th></tr>{finding_rows}"
+        "<table>"
+        + _head(("Code", 22), ("Path", 26), ("Message and evidence", 52))
+        + f"{finding_rows}"
         "</table>"
     )
 
