@@ -9,12 +9,14 @@ ExhibitFacts), so the rebuttal service only has to map its rows.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.db.base import utcnow
 from app.domain.manifest_codec import manifest_from_dict
+from app.reports.checks import run_checks
 from app.reports.model import (
     ExhibitFacts,
     KeyDate,
@@ -22,6 +24,8 @@ from app.reports.model import (
     ShipmentFacts,
     ShipmentReport,
 )
+from app.reports.package_pdf import build_package_pdf
+from app.reports.package_zip import OpenDocument, iter_package_zip
 from app.reports.supply_map import render, supply_map_dot
 from app.services.principal import Principal
 from app.services.shipments import ShipmentView, assessment_dict, get_shipment
@@ -69,3 +73,19 @@ def supply_map_svg(
     view = get_shipment(session, principal, shipment_id)
     report = shipment_report(view, rebuttal=rebuttal, exhibits=exhibits)
     return render(supply_map_dot(report), "svg")
+
+
+def rebuttal_checks(report: ShipmentReport) -> dict[str, Any]:
+    """The reviewer checks as the API returns them (`ChecksOut`)."""
+    return run_checks(report).to_dict()
+
+
+def package_pdf(report: ShipmentReport) -> bytes:
+    """The rebuttal package PDF (Graphviz + WeasyPrint; seconds for a large shipment)."""
+    return build_package_pdf(report)
+
+
+def package_zip_stream(report: ShipmentReport, open_document: OpenDocument) -> Iterator[bytes]:
+    """The PDF plus every exhibit file, streamed; `open_document(sha256)` reads the store."""
+    pdf = build_package_pdf(report)
+    return iter_package_zip(pdf, report.shipment.reference, report.exhibits, open_document)

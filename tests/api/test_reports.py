@@ -105,3 +105,26 @@ def test_missing_graphviz_is_a_503_problem(
     body = assert_problem(response, 503)
     assert body["type"] == "urn:uflpa:problem:renderer-unavailable"
     assert "graphviz" in body["detail"].lower()
+
+
+def test_stored_shipment_adapts_into_a_report(
+    settings: Any, keys: dict[str, str], shipment_id: str
+) -> None:
+    """The adapter the rebuttal endpoints will use: rows -> ShipmentReport -> checks."""
+    from app.db.session import make_engine, make_sessionmaker
+    from app.services.principal import Principal, Role
+    from app.services.reports import rebuttal_checks, shipment_report
+    from app.services.shipments import get_shipment
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            auditor = Principal(uuid.UUID(int=0), "test", Role.AUDITOR, frozenset(), frozenset())
+            report = shipment_report(get_shipment(session, auditor, uuid.UUID(shipment_id)))
+    finally:
+        engine.dispose()
+    assert report.shipment.reference == "MAP-1" and report.shipment.status == "detained"
+    assert report.manifest.lines[0].inputs[0].supplier is not None
+    assert {f["code"] for f in report.findings} >= {"XUAR_PLACE"}
+    body = rebuttal_checks(report)
+    assert body["failed"] == ["findings_answered", "tracing_records"]

@@ -132,3 +132,10 @@ def test_checks_serialise_for_the_api() -> None:
     ]
     first = body["checks"][1]["problems"][0]
     assert set(first) == {"subject", "message"}
+
+
+def test_checks_match_the_api_schema() -> None:
+    from app.api.schemas.reports import ChecksOut
+
+    body = run_checks(cotton_report()).to_dict()
+    assert ChecksOut.model_validate(body).model_dump() == body
