@@ -666,10 +666,15 @@ def package_html(
 def render_pdf(html: str) -> bytes:
     """Lay the HTML out as PDF with WeasyPrint (needs Debian's Pango and fonts-noto-cjk)."""
     try:
-        from weasyprint import HTML  # type: ignore[import-untyped]  # imported on use: slow
-    except OSError as exc:  # WeasyPrint loads Pango through cffi at import
+        # Imported on use: slow to import, and it loads Pango through cffi.
+        from weasyprint import HTML  # type: ignore[import-untyped]
+        from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
+    except OSError as exc:
         raise RendererUnavailable("the PDF renderer needs Pango (Debian libpango-1.0-0)") from exc
-    pdf: bytes = HTML(string=html).write_pdf()
+    # The document embeds its charts as data: URLs and needs nothing else: never let it
+    # read a file or reach the network, whatever text ends up in it.
+    fetcher = URLFetcher(allowed_protocols={"data"})
+    pdf: bytes = HTML(string=html, url_fetcher=fetcher).write_pdf()
     return pdf
 
 

@@ -27,7 +27,6 @@ from app.reports.chain import (
     category_of,
     coverage,
     findings_by_node,
-    node_of,
     severity_rank,
     supply_nodes,
 )
@@ -268,8 +267,3 @@ def render(dot_source: str, fmt: Literal["svg", "png"]) -> bytes:
     except graphviz.CalledProcessError as exc:
         raise RendererUnavailable("Graphviz failed to lay out the supply-chain map") from exc
     return out
-
-
-def cover_paths_of(exhibit: ExhibitFacts) -> list[str]:
-    """The node paths an exhibit covers (for the exhibit index)."""
-    return list(dict.fromkeys(node_of(path) for path in exhibit.covers))

@@ -185,3 +185,24 @@ def test_member_names_are_safe() -> None:
     (member,) = exhibit_members([exhibit])
     assert member.name == "Exhibit-12_PS-01_quartz-origin.pdf"
     assert slug("营业执照") == "document"
+
+
+@needs_pdf
+def test_pdf_renderer_fetches_nothing_outside_the_document(tmp_path: Path) -> None:
+    import base64
+
+    from app.reports.package_pdf import render_pdf
+
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40">'
+        b'<text x="5" y="20">FILE-CONTENT-SEEN</text></svg>'
+    )
+    secret = tmp_path / "secret.svg"
+    secret.write_bytes(svg)
+    inline = base64.b64encode(svg).decode()
+    # Control: the same drawing as a data: URL is drawn, so the check below can fail.
+    assert "FILE-CONTENT-SEEN" in pdf_text(
+        render_pdf(f"<img src='data:image/svg+xml;base64,{inline}'/>")
+    )
+    pdf = render_pdf(f"<p>x</p><img src='file://{secret}'/><img src='http://127.0.0.1:9/x.png'/>")
+    assert "FILE-CONTENT-SEEN" not in pdf_text(pdf)  # refused fetches are skipped, not fatal
