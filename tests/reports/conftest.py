@@ -30,7 +30,11 @@ def _weasyprint_missing() -> str | None:
     return None
 
 
-_PDF_MISSING = _weasyprint_missing() if shutil.which("dot") else "Graphviz `dot` is not installed"
+_PDF_MISSING = (
+    _weasyprint_missing()
+    if shutil.which("dot")
+    else "Graphviz `dot` is not installed (apt-get install -y graphviz)"
+)
 needs_pdf = pytest.mark.skipif(_PDF_MISSING is not None, reason=_PDF_MISSING or "")
 
 
