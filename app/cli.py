@@ -183,6 +183,27 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cases(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from app.db import migrate
+    from app.services import cases
+
+    settings = _settings()
+    migrate.upgrade(settings.resolved_database_url)
+    try:
+        today = date.fromisoformat(args.today) if args.today else cases.today_utc()
+    except ValueError:
+        print(f"error: --today {args.today!r} is not a YYYY-MM-DD date", file=sys.stderr)
+        return 2
+    with _session(settings) as session:
+        swept = cases.sweep_deemed_exclusions(session, settings.response_due_days, today)
+    for shipment_id in swept:
+        print(f"deemed_excluded\t{shipment_id}")
+    print(f"{len(swept)} case(s) recorded as deemed excluded on {today.isoformat()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="uflpa", description="UFLPA import-risk service")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -230,6 +251,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="machine-readable output with explanations"
     )
     match.set_defaults(func=cmd_match)
+
+    cases_cmd = sub.add_parser("cases", help="detention cases")
+    cases_sub = cases_cmd.add_subparsers(dest="action", required=True)
+    sweep = cases_sub.add_parser(
+        "sweep",
+        help="record deemed exclusion (status and decision log) for open cases past their "
+        "deemed-exclusion date (reads already show it; run daily, e.g. from cron)",
+    )
+    sweep.add_argument("--today", help="YYYY-MM-DD (default: today, UTC)")
+    cases_cmd.set_defaults(func=cmd_cases)
     return parser
 
 

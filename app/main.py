@@ -6,14 +6,17 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
+from app.api.deps import reject_unknown_query_params
 from app.api.middleware import Metrics, RequestContextMiddleware
 from app.api.problems import install_problem_handlers
-from app.api.routes import health, lists, reports, screening, shipments
+from app.api.routes import cases, documents, health, lists, reports, screening, shipments
+from app.api.schemas.problem import COMMON_PROBLEMS
 from app.db.session import make_engine, make_sessionmaker
 from app.logs import configure_logging, get_logger
 from app.services.bootstrap import AssessorRegistry
+from app.services.storage import FileSystemStore
 from app.settings import Settings
 
 log = get_logger("app.main")
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.document_store = FileSystemStore(settings.resolved_documents_dir)
     install_problem_handlers(app)
     app.add_middleware(
         RequestContextMiddleware,
@@ -78,10 +82,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
-    v1 = APIRouter(prefix="/v1")
+    v1 = APIRouter(
+        prefix="/v1",
+        responses=COMMON_PROBLEMS,
+        dependencies=[Depends(reject_unknown_query_params)],
+    )
     v1.include_router(shipments.router)
     v1.include_router(lists.router)
     v1.include_router(screening.router)
+    v1.include_router(documents.router)
+    v1.include_router(cases.router)
     v1.include_router(reports.router)
     app.include_router(v1)
     app.include_router(health.router)

@@ -37,6 +37,16 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    documents_dir: Path | None = Field(
+        default=None,
+        description="Content-addressed document store; default <data_dir>/documents.",
+    )
+    response_due_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Calendar days an importer has to answer a detention notice (CBP practice).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
 
@@ -48,6 +58,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'uflpa.db').as_posix()}"
+
+    @property
+    def resolved_documents_dir(self) -> Path:
+        return self.documents_dir if self.documents_dir is not None else self.data_dir / "documents"
 
     @property
     def is_sqlite(self) -> bool:

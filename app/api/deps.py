@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from app.errors import Forbidden, Unauthorized
+from app.errors import Forbidden, Unauthorized, Unprocessable
 from app.services.assessor import Assessor
 from app.services.keys import authenticate
 from app.services.principal import Principal, Role
@@ -71,3 +72,26 @@ def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
         return principal
 
     return check
+
+
+def _query_param_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_param_names(sub)
+    return names
+
+
+def reject_unknown_query_params(request: Request) -> None:
+    """Unknown query parameters are refused, as unknown body fields are: a typo such as
+    `?stauts=detained` must not silently return every shipment."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    allowed = _query_param_names(dependant)
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise Unprocessable(
+            f"unknown query parameter(s): {', '.join(unknown)}",
+            errors=[{"field": name, "reason": "unknown query parameter"} for name in unknown],
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -95,13 +96,37 @@ async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _allowed_methods(request: Request) -> str | None:
+    """Every method the path supports, across all routes sharing it (Starlette's own 405
+    names only the methods of the first route that matched the path)."""
+    patterns: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
+        request.app.state, "allow_patterns", None
+    )
+    if patterns is None:
+        patterns = []
+        for template, operations in request.app.openapi().get("paths", {}).items():
+            regex = "^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"
+            patterns.append((re.compile(regex), {m.upper() for m in operations}))
+        request.app.state.allow_patterns = patterns
+    methods: set[str] = set()
+    for pattern, allowed in patterns:
+        if pattern.match(request.url.path):
+            methods |= allowed
+    return ", ".join(sorted(methods)) if methods else None
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}.get(
         exc.status_code, "http-error"
     )
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers["Allow"] = allowed
     return problem_response(
-        exc.status_code, slug, str(exc.detail), str(exc.detail), request, dict(exc.headers or {})
+        exc.status_code, slug, str(exc.detail), str(exc.detail), request, headers
     )
 
 

@@ -91,10 +91,13 @@ class Assessment:
     lists_version: Mapping[str, str]
     matcher_version: str
     sectors: tuple[str, ...] = ()  # sector ids found on lines or inputs
+    # Set on a rebuttal re-assessment: how the evidence answered each finding
+    # (app.domain.rebuttal.RebuttalReview.to_dict()); absent on an engine assessment.
+    review: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Canonical JSON form (no timestamp: the service adds `assessed_at`)."""
-        return {
+        out: dict[str, Any] = {
             "recommendation": self.recommendation.value,
             "risk_score": self.risk_score,
             "risk_level": self.risk_level,
@@ -110,3 +113,6 @@ class Assessment:
             "lists_version": dict(sorted(self.lists_version.items())),
             "matcher_version": self.matcher_version,
         }
+        if self.review is not None:
+            out["review"] = dict(self.review)
+        return out

@@ -125,12 +125,51 @@ class EvidenceItem:
     group: str
 
 
+class ClearingScope(StrEnum):
+    NODE = "node"  # evidence must cover the finding's path
+    EVERY_TIER = "every_tier"  # ... and every input below it
+
+
+@dataclass(frozen=True, slots=True)
+class ClearingRule:
+    """How an applicability review clears findings of `codes` (rules/evidence.yaml review)."""
+
+    codes: tuple[str, ...]
+    shows: str
+    requires: tuple[tuple[str, ...], ...]  # every group answered by an item of one of its ids
+    scope: ClearingScope
+    blocking: bool  # unanswered: `open` (blocking) or `context` (risk only)
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionCondition:
+    id: str
+    title: str
+    requires: tuple[str, ...]
+    all_asked: bool  # also every item the assessment asks for
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionRules:
+    narrative_min_chars: int
+    conditions: tuple[ExceptionCondition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRules:
+    reviewer_only: frozenset[str]
+    clearing: Mapping[str, ClearingRule]  # finding code -> rule
+    context: frozenset[str]
+    exception: ExceptionRules
+
+
 @dataclass(frozen=True, slots=True)
 class EvidenceRules:
     items: Mapping[str, EvidenceItem]
     when_presumption: tuple[str, ...]
     when_high_risk: tuple[str, ...]
     high_risk_levels: frozenset[str]
+    review: ReviewRules
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,17 @@ from collections.abc import Iterable, Mapping
 
 from app.domain.assessment import Severity
 from app.domain.rules import (
+    ClearingRule,
+    ClearingScope,
     EvidenceItem,
     EvidenceRules,
+    ExceptionCondition,
+    ExceptionRules,
     FindingRule,
     HtsPrefix,
     Needs,
     RegionRules,
+    ReviewRules,
     RiskBand,
     ScoringRules,
     Sector,
@@ -22,7 +27,7 @@ from app.domain.rules import (
     XpccPattern,
 )
 from app.domain.text import fold, has_cjk, word_key
-from app.ruleset.schema import EvidenceDoc, RegionsDoc, ScoringDoc, SectorsDoc
+from app.ruleset.schema import EvidenceDoc, RegionsDoc, ReviewDoc, ScoringDoc, SectorsDoc
 
 
 class _TermIndex:
@@ -173,12 +178,39 @@ def compile_sectors(doc: SectorsDoc, table: Mapping[int, str]) -> SectorRules:
     )
 
 
+def compile_review(doc: ReviewDoc) -> ReviewRules:
+    clearing: dict[str, ClearingRule] = {}
+    for rule in doc.clearable:
+        compiled = ClearingRule(
+            codes=tuple(rule.codes),
+            shows=rule.shows,
+            requires=tuple(tuple(group) for group in rule.requires),
+            scope=ClearingScope(rule.scope),
+            blocking=rule.blocking,
+        )
+        for code in rule.codes:
+            clearing[code] = compiled
+    return ReviewRules(
+        reviewer_only=frozenset(doc.reviewer_only),
+        clearing=clearing,
+        context=frozenset(doc.context),
+        exception=ExceptionRules(
+            narrative_min_chars=doc.exception.narrative_min_chars,
+            conditions=tuple(
+                ExceptionCondition(c.id, c.title, tuple(c.requires), c.all_asked)
+                for c in doc.exception.conditions
+            ),
+        ),
+    )
+
+
 def compile_evidence(doc: EvidenceDoc) -> EvidenceRules:
     return EvidenceRules(
         items={i.id: EvidenceItem(i.id, i.title, i.group) for i in doc.items},
         when_presumption=tuple(doc.asked.when_presumption),
         when_high_risk=tuple(doc.asked.when_high_risk),
         high_risk_levels=frozenset(doc.asked.high_risk_levels),
+        review=compile_review(doc.review),
     )
 
 

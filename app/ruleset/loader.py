@@ -135,6 +135,18 @@ def _cross_check(
             raise InvalidRules(
                 f"{label}/scoring.yaml: certainty_factor: missing factor for {certainty!r}"
             )
+    classified = set(evidence.review.classified_codes())
+    unclassified = sorted(FINDING_CODES - classified)
+    if unclassified:
+        raise InvalidRules(
+            f"{label}/evidence.yaml: review: finding code(s) {', '.join(unclassified)} are in "
+            "none of reviewer_only, clearable, context"
+        )
+    unknown_review = sorted(classified - FINDING_CODES)
+    if unknown_review:
+        raise InvalidRules(
+            f"{label}/evidence.yaml: review: unknown finding code(s) {', '.join(unknown_review)}"
+        )
     levels = {r.level for r in scoring.risk_levels}
     for level in evidence.asked.high_risk_levels:
         if level not in levels:

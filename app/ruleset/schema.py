@@ -233,9 +233,51 @@ class Asked(Strict):
     high_risk_levels: list[str]
 
 
+class ClearingRuleDoc(Strict):
+    codes: list[str] = Field(min_length=1)
+    shows: str = Field(min_length=1)
+    requires: list[list[str]] = Field(min_length=1)
+    scope: Literal["node", "every_tier"]
+    blocking: bool
+
+    @field_validator("requires")
+    @classmethod
+    def _groups_not_empty(cls, value: list[list[str]]) -> list[list[str]]:
+        if any(not group for group in value):
+            raise ValueError("every requires group needs at least one evidence id")
+        return value
+
+
+class ExceptionConditionDoc(Strict):
+    id: str = Field(pattern=_ID)
+    title: str = Field(min_length=1)
+    requires: list[str]
+    all_asked: bool
+
+
+class ExceptionDoc(Strict):
+    narrative_min_chars: int = Field(ge=0, le=10000)
+    conditions: list[ExceptionConditionDoc] = Field(min_length=1)
+
+
+class ReviewDoc(Strict):
+    reviewer_only: list[str]
+    clearable: list[ClearingRuleDoc]
+    context: list[str]
+    exception: ExceptionDoc
+
+    def classified_codes(self) -> list[str]:
+        return [
+            *self.reviewer_only,
+            *(code for rule in self.clearable for code in rule.codes),
+            *self.context,
+        ]
+
+
 class EvidenceDoc(Strict):
     items: list[EvidenceItemDoc] = Field(min_length=1)
     asked: Asked
+    review: ReviewDoc
 
     @model_validator(mode="after")
     def _unique(self) -> EvidenceDoc:
@@ -245,6 +287,20 @@ class EvidenceDoc(Strict):
             for item_id in getattr(self.asked, key):
                 if item_id not in known:
                     raise ValueError(f"asked.{key}: unknown evidence id {item_id!r}")
+        _unique(self.review.classified_codes(), "review", "finding code")
+        _unique([c.id for c in self.review.exception.conditions], "review.exception", "id")
+        for i, rule in enumerate(self.review.clearable):
+            for item_id in (x for group in rule.requires for x in group):
+                if item_id not in known:
+                    raise ValueError(
+                        f"review.clearable[{i}].requires: unknown evidence id {item_id!r}"
+                    )
+        for condition in self.review.exception.conditions:
+            for item_id in condition.requires:
+                if item_id not in known:
+                    raise ValueError(
+                        f"review.exception.{condition.id}.requires: unknown evidence id {item_id!r}"
+                    )
         return self
 
 

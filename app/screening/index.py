@@ -1,8 +1,9 @@
 """In-memory candidate index over every normalised name and alias of the loaded lists.
 
 Stage one of matching: cheap, recall-oriented. Each name form is posted under its token
-texts (pinyin for Chinese), and core tokens of five or more letters also under their
-one-deletion variants, so a one-edit typo still retrieves (symmetric-delete lookup).
+texts (pinyin for Chinese). Spellings of five or more letters are also entered in a
+symmetric-delete dictionary, so a query token finds its one-edit neighbours; each neighbour
+is checked with the scorer's typo rule before its postings are read.
 Generated acronyms live in their own postings and answer single-token queries only.
 
 Retrieval uses the heaviest query tokens first and stops once the tokens not yet used could
@@ -18,14 +19,16 @@ from dataclasses import dataclass
 
 from app.screening.entry import ListEntry, Schema
 from app.screening.normalize import CORE, STOP, NameForm, name_forms
-from app.screening.scorer import PreparedForm, prepare
+from app.screening.scorer import PreparedForm, prepare, typo_similarity
 
 FUZZY_MIN_LEN = 5
 RARITY_FLOOR = 0.35  # the commonest core token still counts a third of a rare one
 RARITY_SCALE = math.log(1000.0)  # a token in 1 of 1,000 names or rarer weighs 1.0
 UNRETRIEVED_SHARE = 0.35  # stop using tokens once the rest weigh less than this share
-KEEP_SHARE = 0.4  # keep candidates that could still reach this share of the query weight
+KEEP_SHARE = 0.5  # keep candidates that could still reach this share of the query weight
 MAX_CANDIDATES = 300
+RANK_LIMIT = 60  # candidates scored per query form when retrieval finds more
+CANDIDATE_FLOOR = 0.6  # best reachable score a candidate needs to be scored at all
 
 
 def deletions(text: str) -> set[str]:
@@ -51,7 +54,7 @@ class NameIndex:
         document_frequency: dict[str, int] = {}
         for position, entry in enumerate(self.entries):
             for alias in entry.names():
-                for form in name_forms(alias, form_schema(entry.schema)):
+                for form in name_forms(alias, form_schema(entry.schema), acronyms=True):
                     raw.append((position, alias, form))
                     if form.variant != "acronym":
                         for text in {t.text for t in form.tokens if t.kind == CORE}:
@@ -61,8 +64,9 @@ class NameIndex:
         self._n = max(1, len({(p, a) for p, a, _ in raw}))
         self.forms: list[IndexedForm] = []
         self.exact: dict[str, list[int]] = {}
-        self.fuzzy: dict[str, list[int]] = {}
+        self.by_surface: dict[str, list[int]] = {}  # unfolded spelling when it differs
         self.acronyms: dict[str, list[int]] = {}
+        surfaces: set[str] = set()
         for position, alias, form in raw:
             form_id = len(self.forms)
             self.forms.append(IndexedForm(position, alias, prepare(form, self.rarity)))
@@ -73,12 +77,27 @@ class NameIndex:
                 self.exact.setdefault(token.text, []).append(form_id)
                 if token.han:
                     continue
-                keys: set[str] = set()
-                for surface in {token.text, token.raw}:
-                    if len(surface) >= FUZZY_MIN_LEN:
-                        keys |= deletions(surface)
-                for key in keys:
-                    self.fuzzy.setdefault(key, []).append(form_id)
+                if token.raw != token.text:
+                    self.by_surface.setdefault(token.raw, []).append(form_id)
+                surfaces.update(x for x in (token.text, token.raw) if len(x) >= FUZZY_MIN_LEN)
+        # Symmetric-delete dictionary over distinct spellings (not postings): a query token's
+        # neighbours are verified with the scorer's own typo rule before any posting is read.
+        self.neighbours: dict[str, list[str]] = {}
+        for surface in surfaces:
+            for key in deletions(surface):
+                self.neighbours.setdefault(key, []).append(surface)
+
+    def typo_neighbours(self, surface: str) -> set[str]:
+        found: set[str] = set()
+        for key in deletions(surface):
+            for candidate in self.neighbours.get(key, ()):
+                if (
+                    candidate != surface
+                    and candidate not in found
+                    and typo_similarity(surface, candidate, False) > 0
+                ):
+                    found.add(candidate)
+        return found
 
     def rarity(self, text: str) -> float:
         df = self._df.get(text, 0)
@@ -117,8 +136,9 @@ class NameIndex:
             if token.kind == CORE and len(token.text) >= FUZZY_MIN_LEN - 1 and not token.han:
                 merged = set(found)
                 for surface in {token.text, token.raw}:
-                    for key in deletions(surface):
-                        merged.update(self.fuzzy.get(key, ()))
+                    for neighbour in self.typo_neighbours(surface):
+                        merged.update(self.exact.get(neighbour, ()))
+                        merged.update(self.by_surface.get(neighbour, ()))
                 found = merged
             for form_id in found:
                 hits[form_id] = hits.get(form_id, 0.0) + weight
@@ -136,14 +156,38 @@ class NameIndex:
                 if not all(short[start : start + size]):
                     continue
                 key = "".join(t.text for t in query.tokens[start : start + size])
-                weight = sum(query.weights[start : start + size]) / 2
+                weight = sum(query.weights[start : start + size])
                 for form_id in self.exact.get(key, ()):
                     hits[form_id] = hits.get(form_id, 0.0) + weight
         floor = KEEP_SHARE * total - remaining
-        kept = [f for f, w in hits.items() if w >= floor]
-        if len(kept) > MAX_CANDIDATES:
-            kept.sort(key=lambda f: -hits[f])
-            kept = kept[:MAX_CANDIDATES]
+        kept = []
+        forms = self.forms
+        for form_id, hit in hits.items():
+            if hit < floor:
+                continue
+            # The listed name's own tokens that the query cannot cover still dilute the score;
+            # drop candidates that could not reach the keep share even if everything else
+            # aligned (weights differ by side, hence the slack).
+            reachable = min(total, hit + remaining)
+            surplus = forms[form_id].prepared.total - reachable
+            if surplus > 0 and reachable / (reachable + 0.6 * surplus) < CANDIDATE_FLOOR:
+                continue
+            kept.append(form_id)
+        if len(kept) > RANK_LIMIT:
+            # Many look alike (forty "... Public Security Bureau"s): estimate each one's score
+            # from the query tokens it spells exactly (or retrieved by typo) and its own
+            # weight, and score only the most promising.
+            texts = {t.text: w for t, w in zip(query.tokens, query.weights, strict=True)}
+
+            def estimate(form_id: int) -> float:
+                prepared = forms[form_id].prepared
+                shared = sum(w for t, w in texts.items() if t in prepared.texts)
+                overlap = max(shared, hits[form_id])
+                own = prepared.total
+                return overlap / (overlap + (total - overlap) + 0.6 * max(0.0, own - overlap))
+
+            kept.sort(key=estimate, reverse=True)
+            kept = kept[:RANK_LIMIT]
         return kept + single
 
     def all_form_ids(self) -> range:

@@ -125,20 +125,43 @@ def canonical_word(word: str, person: bool) -> str:
         return CANONICAL[word]
     if len(word) >= 5 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return CANONICAL.get(word[:-1], word[:-1])
+    if len(word) >= VOCAB_TYPO_MIN_LEN and word not in _known_words():
+        return _vocabulary_typo(word) or word
     return word
 
 
-_LONG_LEGAL = tuple(w for w in LEGAL_FORMS if len(w) >= 6)
+VOCAB_TYPO_MIN_LEN = 6
 
 
-def _misspelt_legal(word: str) -> bool:
-    """ "Holidng", "Limted", "Compnay": a one-edit slip in a long legal-form word."""
+@lru_cache(maxsize=1)
+def _known_words() -> frozenset[str]:
+    return frozenset(CANONICAL) | frozenset(CANONICAL.values()) | GENERIC | PLACES | LEGAL_FORMS
+
+
+@lru_cache(maxsize=1)
+def _vocabulary_deletes() -> dict[str, tuple[str, ...]]:
+    """Symmetric-delete table over the long vocabulary words (built on first use)."""
+    table: dict[str, list[str]] = {}
+    for word in _known_words():
+        if len(word) >= VOCAB_TYPO_MIN_LEN:
+            for key in {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}:
+                table.setdefault(key, []).append(word)
+    return {k: tuple(v) for k, v in table.items()}
+
+
+@lru_cache(maxsize=65536)
+def _vocabulary_typo(word: str) -> str | None:
+    """ "Techonlogy" -> technology, "Holidng" -> holding: a one-edit slip in a long vocabulary
+    word takes that word's canonical form (and so its low weight)."""
     from rapidfuzz.distance import OSA
 
-    return len(word) >= 6 and any(
-        abs(len(word) - len(w)) <= 1 and OSA.distance(word, w, score_cutoff=1) <= 1
-        for w in _LONG_LEGAL
-    )
+    table = _vocabulary_deletes()
+    keys = {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+    for key in sorted(keys):
+        for known in table.get(key, ()):
+            if known[0] == word[0] and OSA.distance(word, known, score_cutoff=1) <= 1:
+                return CANONICAL.get(known, known)
+    return None
 
 
 def latin_kind(word: str, person: bool) -> str:
@@ -149,8 +172,6 @@ def latin_kind(word: str, person: bool) -> str:
     if person:
         return CORE
     if word in LEGAL_FORMS:
-        return LEGAL
-    if word not in CANONICAL.values() and word not in GENERIC and _misspelt_legal(word):
         return LEGAL
     if word in PLACES:
         return PLACE
@@ -244,22 +265,23 @@ for _w in LEGAL_FORMS:
 
 
 def _merge_syllables(tokens: list[Token], legal: list[str]) -> list[Token]:
-    """Separated pinyin syllables that spell a known word become that word
-    ("Ji Tuan" -> jituan, a legal form; "Wu Lu Mu Qi" -> wulumuqi, a place)."""
+    """Separated pinyin syllables that spell a legal form become it ("Ji Tuan" -> jituan,
+    "You Xian Gong Si" -> youxian gongsi), so they weigh nothing. Other words are left to
+    the scorer's span joining, which sees the listed name and so cannot guess wrong
+    ("Hua Fu Shi Shang" is huafu shishang, not hua fushi shang)."""
     out: list[Token] = []
     i = 0
     while i < len(tokens):
         for size in (4, 3, 2):
             span = tokens[i : i + size]
-            if len(span) < size or any(len(t.text) > 4 or t.han or t.kind == NUMBER for t in span):
+            if len(span) < size or any(len(t.text) > 6 or t.han or t.kind == NUMBER for t in span):
                 continue
             word = "".join(t.text for t in span)
             word = CANONICAL.get(word, word)
             kind = _VOCAB_KIND.get(word)
-            if kind is not None:
+            if kind == LEGAL:
                 raw = " ".join(t.raw for t in span)
-                if kind == LEGAL:
-                    legal.append(raw)
+                legal.append(raw)
                 out.append(Token(word, kind, raw, paren=span[0].paren))
                 i += size
                 break
@@ -270,7 +292,8 @@ def _merge_syllables(tokens: list[Token], legal: list[str]) -> list[Token]:
 
 
 def _acronym(words: list[Token]) -> str:
-    return "".join(t.text[0] for t in words if t.text and not t.han)
+    # Initials of the words as written ("Urumqi", not its pinyin-folded "wulumuqi").
+    return "".join(t.raw[0] for t in words if t.raw and not t.han)
 
 
 def _latin_tokens(piece: str, person: bool, paren: bool, legal: list[str]) -> list[Token]:
@@ -294,8 +317,15 @@ def _latin_tokens(piece: str, person: bool, paren: bool, legal: list[str]) -> li
 
 
 @lru_cache(maxsize=131072)
-def name_forms(name: str, schema: Schema | None = None) -> tuple[NameForm, ...]:
-    """Every comparison form of a name; the scorer takes the best form pair."""
+def name_forms(
+    name: str, schema: Schema | None = None, acronyms: bool = False
+) -> tuple[NameForm, ...]:
+    """Every comparison form of a name; the scorer takes the best form pair.
+
+    `acronyms=True` (listed names only) adds the initials of multi-word organisation names,
+    so a document that writes just "XPCC" finds the listed full name. Queries never get
+    them: a four-word shipper name has initials that collide with some listed acronym.
+    """
     person = schema == Schema.PERSON
     text = _prepare(name)
     legal: list[str] = []
@@ -315,11 +345,7 @@ def name_forms(name: str, schema: Schema | None = None) -> tuple[NameForm, ...]:
     for group in paren_groups:
         # "(XPCC)" after the full name is the published acronym: its own form, not an extra
         # token that would count as unmatched against every other spelling.
-        if (
-            len(group) == 1
-            and len(group[0].text) >= 3
-            and (acronym_of_main.startswith(group[0].text) or group[0].text == acronym_of_main)
-        ):
+        if len(group) == 1 and len(group[0].text) >= 3 and group[0].text in acronym_of_main:
             extra_forms.append([Token(group[0].text, CORE, group[0].raw)])
         else:
             main += group
@@ -338,9 +364,10 @@ def name_forms(name: str, schema: Schema | None = None) -> tuple[NameForm, ...]:
         # Unknown schema and a short Chinese name: also read it as surname + given name.
         forms.append(NameForm(name, tuple(_han_person_tokens(runs[0])), (), "person", True))
 
-    if not person and not uses_pinyin:
+    if acronyms and not person and not uses_pinyin:
         words = [t for t in main if t.kind != STOP and not t.paren]
         for candidate in {_acronym(words), _acronym([t for t in words if t.kind != LEGAL])}:
-            if len(candidate) >= 3 and len(words) >= 3 and candidate.isalpha():
+            # Three letters collide too often ("STC" is any Shihezi-Taian-Cotton); four or more.
+            if len(candidate) >= 4 and len(words) >= 3 and candidate.isalpha():
                 forms.append(NameForm(name, (Token(candidate, CORE, candidate),), (), "acronym"))
     return tuple(f for f in forms if f.tokens)

@@ -26,7 +26,7 @@ PROMOTED_WEIGHT = 0.6  # generic/place tokens of a name with no core token (e.g.
 PAREN_FACTOR = 0.5  # "(Shanshan)": a qualifier inside the name
 EXTRA_QUERY = 1.0  # unmatched query tokens: the document names something the list does not
 EXTRA_CANDIDATE = 0.6  # unmatched listed tokens: documents often shorten names
-ORDER_PENALTY = 0.05  # organisation tokens aligned out of order
+ORDER_PENALTY = 0.02  # reordered organisation tokens: a tie-breaker, not a barrier
 NUMBER_PENALTY = 0.3  # "No. 4" vs "No. 5": different entities
 ACRONYM_CAP = 0.85  # a generated acronym alone is a lead for review, never a strong match
 HOMOPHONE_SIMILARITY = 0.9  # same pinyin, different characters
@@ -34,6 +34,7 @@ PREFIX_SIMILARITY = 0.85  # "ACCESS" for "accessories" when not in the abbreviat
 ORG_EDIT_COST = 0.6  # similarity lost per edit, relative to token length
 PERSON_EDIT_COST = 1.5
 MAX_JOIN = 4  # up to four adjacent tokens may spell one token on the other side
+JOIN_PIECE_MAX = 6  # the longest pinyin syllable (zhuang, shuang)
 
 Rarity = Callable[[str], float]
 
@@ -48,6 +49,8 @@ class PreparedForm:
     tokens: tuple[Token, ...]
     weights: tuple[float, ...]
     total: float
+    joinable: tuple[bool, ...]  # short enough to be one piece of a joined span
+    texts: frozenset[str]
 
 
 def prepare(form: NameForm, rarity: Rarity = uniform_rarity) -> PreparedForm:
@@ -63,10 +66,12 @@ def prepare(form: NameForm, rarity: Rarity = uniform_rarity) -> PreparedForm:
         if token.paren:
             w *= PAREN_FACTOR
         weights.append(w)
-    return PreparedForm(form, form.tokens, tuple(weights), sum(weights))
+    joinable = tuple(len(t.text) <= JOIN_PIECE_MAX for t in form.tokens)
+    texts = frozenset(t.text for t in form.tokens)
+    return PreparedForm(form, form.tokens, tuple(weights), sum(weights), joinable, texts)
 
 
-def _typo_similarity(a: str, b: str, person: bool) -> float:
+def typo_similarity(a: str, b: str, person: bool) -> float:
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
     if len(short) <= 3 or short[0] != long_[0]:
         return 0.0
@@ -90,15 +95,15 @@ def token_similarity(a: Token, b: Token, person: bool = False) -> float:
     if a.text == b.text:
         return HOMOPHONE_SIMILARITY if a.han and b.han and a.raw != b.raw else 1.0
     if a.han or b.han:
-        return _typo_similarity(a.text, b.text, person)
+        return typo_similarity(a.text, b.text, person)
     short, long_ = (a.text, b.text) if len(a.text) <= len(b.text) else (b.text, a.text)
     if not person and len(short) >= 4 and len(long_) >= 6 and long_.startswith(short):
         return PREFIX_SIMILARITY  # an abbreviation the table does not know ("ACCESS")
-    best = _typo_similarity(a.text, b.text, person)
+    best = typo_similarity(a.text, b.text, person)
     if a.raw != a.text or b.raw != b.text:
         # A typo in a word the abbreviation table would have folded ("Indutsrial"):
         # compare the surface forms too.
-        best = max(best, _typo_similarity(a.raw, b.raw, person))
+        best = max(best, typo_similarity(a.raw, b.raw, person))
     return best
 
 
@@ -126,40 +131,78 @@ def _join_pass(
 ) -> None:
     """Adjacent unmatched tokens on one side that spell one token on the other: separated
     pinyin syllables ("Xin Jiang Sheng Chan" / "xinjiang shengchan"), "O Film" / "OFilm"."""
-    for size in range(min(MAX_JOIN, len(free_q)), 1, -1):
-        for start in range(len(q.tokens) - size + 1):
-            span = tuple(range(start, start + size))
-            if not free_q.issuperset(span):
-                continue
-            parts = [q.tokens[i] for i in span]
-            joined = Token(
-                "".join(t.text for t in parts),
-                CORE,
-                "".join(t.raw for t in parts),
-                han=all(t.han for t in parts),
-            )
-            for j in sorted(free_c):
-                if exact and joined.text != c.tokens[j].text:
+    if not free_c:
+        return
+    # Runs of adjacent, unmatched, syllable-sized tokens: the only spans worth joining.
+    runs: list[list[int]] = []
+    run: list[int] = []
+    for i, ok in enumerate(q.joinable):
+        if ok and i in free_q:
+            run.append(i)
+            continue
+        if len(run) >= 2:
+            runs.append(run)
+        run = []
+    if len(run) >= 2:
+        runs.append(run)
+    if not runs:
+        return
+    tokens = q.tokens
+    by_text = {c.tokens[j].text: j for j in free_c} if exact else {}
+    for run in runs:
+        for size in range(min(MAX_JOIN, len(run)), 1, -1):
+            for k in range(len(run) - size + 1):
+                span = tuple(run[k : k + size])
+                if not free_q.issuperset(span):
                     continue
-                sim = token_similarity(joined, c.tokens[j], person)
-                if sim > 0:
-                    w = (sum(q.weights[i] for i in span) + c.weights[j]) / 2
-                    out.append((span, (j,), sim, w) if not swap else ((j,), span, sim, w))
-                    free_q.difference_update(span)
-                    free_c.discard(j)
-                    break
+                text = "".join(tokens[i].text for i in span)
+                if exact:
+                    j_exact = by_text.get(text)
+                    if j_exact is None or j_exact not in free_c:
+                        continue
+                    targets = [j_exact]
+                else:
+                    targets = [
+                        j
+                        for j in sorted(free_c)
+                        if abs(len(c.tokens[j].text) - len(text)) <= 2
+                        and c.tokens[j].text[0] == text[0]
+                    ]
+                    if not targets:
+                        continue
+                joined = Token(
+                    text,
+                    CORE,
+                    "".join(tokens[i].raw for i in span),
+                    han=all(tokens[i].han for i in span),
+                )
+                for j in targets:
+                    sim = token_similarity(joined, c.tokens[j], person)
+                    if sim > 0:
+                        w = (sum(q.weights[i] for i in span) + c.weights[j]) / 2
+                        out.append((span, (j,), sim, w) if not swap else ((j,), span, sim, w))
+                        free_q.difference_update(span)
+                        free_c.discard(j)
+                        break
 
 
 def score_pair(q: PreparedForm, c: PreparedForm, person: bool = False) -> PairScore:
     if q.form.variant == "acronym" or c.form.variant == "acronym":
         # A generated acronym only ever meets a published one-word name, never another
         # generated acronym ("Aksu Cotton Co." is not "Afghan-German Construction Co.").
+        # Initials carry no spelling to be tolerant about: only an exact match counts.
         both = q.form.variant == c.form.variant
         if both or len(q.tokens) != 1 or len(c.tokens) != 1:
             return PairScore(0.0)
+        if q.tokens[0].text != c.tokens[0].text:
+            return PairScore(0.0, unmatched_query=[0], unmatched_candidate=[0])
     candidates: list[tuple[float, float, int, int]] = []
     for i, qt in enumerate(q.tokens):
+        q_text, q_raw = qt.text, qt.raw
         for j, ct in enumerate(c.tokens):
+            # Every similarity but equality needs the same first letter (text or surface).
+            if ct.text != q_text and ct.text[0] != q_text[0] and ct.raw[:1] != q_raw[:1]:
+                continue
             sim = token_similarity(qt, ct, person)
             if sim > 0:
                 candidates.append((sim * (q.weights[i] + c.weights[j]), sim, i, j))

@@ -7,6 +7,7 @@ import made elsewhere by polling the active versions (a cheap query).
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Sequence
 
@@ -56,12 +57,18 @@ class AssessorRegistry:
     def _build(self, session: Session) -> Assessor:
         versions = lists.active_versions(session)
         entries = lists.entries_of(session, versions)
-        return Assessor(
+        assessor = Assessor(
             rules=self._rules,
             screener=make_screener(entries, self._rules) if entries else None,
             lists_version=lists.versions_map(versions),
             matcher_version=MATCHER_VERSION,
         )
+        # The index is millions of long-lived objects; if the cyclic collector keeps
+        # walking them, a request now and then stalls for half a second. Freezing moves
+        # them out of its view (they are still freed by reference counting on reload).
+        gc.collect()
+        gc.freeze()
+        return assessor
 
     def refresh(self) -> bool:
         """Rebuild the index if another import changed the active versions. Thread-safe."""

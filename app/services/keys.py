@@ -114,4 +114,5 @@ def authenticate(session: Session, presented: str) -> Principal:
         role=Role(row.role),
         importer_ids=frozenset(i.id for i in row.importers),
         importer_names=frozenset(i.name for i in row.importers),
+        importer_ids_by_name=tuple(sorted((i.name, i.id) for i in row.importers)),
     )

@@ -26,6 +26,10 @@ class Principal:
     role: Role
     importer_ids: frozenset[uuid.UUID]
     importer_names: frozenset[str]
+    importer_ids_by_name: tuple[tuple[str, uuid.UUID], ...] = ()
+
+    def importer_id_for(self, name: str) -> uuid.UUID | None:
+        return dict(self.importer_ids_by_name).get(name)
 
     @property
     def sees_all(self) -> bool:

@@ -11,13 +11,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db.base import utcnow
 from app.db.models import Assessment as AssessmentRow
-from app.db.models import Importer, Shipment, ShipmentInput, ShipmentLine, ShipmentParty
+from app.db.models import Shipment, ShipmentInput, ShipmentLine, ShipmentParty
 from app.domain.assessment import Assessment, Recommendation
 from app.domain.manifest import Manifest, iter_inputs, iter_parties
 from app.domain.manifest_codec import manifest_from_dict
@@ -66,18 +66,17 @@ def body_sha256(canonical_manifest: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(canonical_manifest).encode()).hexdigest()
 
 
-def _resolve_importer(session: Session, principal: Principal, name: str) -> Importer:
+def _resolve_importer(session: Session, principal: Principal, name: str) -> uuid.UUID:
     if principal.role in (Role.IMPORTER, Role.BROKER):
-        if name not in principal.importer_names:
+        importer_id = principal.importer_id_for(name)
+        if importer_id is None:
             raise Forbidden(
                 f"this key may not submit for importer '{name}'",
                 errors=[{"field": "importer", "reason": "not an importer this key acts for"}],
             )
-        importer = session.scalar(select(Importer).where(Importer.name == name))
-        assert importer is not None  # the key's importers exist by construction
-        return importer
+        return importer_id
     if principal.role is Role.ADMIN:
-        return get_or_create_importer(session, name)
+        return get_or_create_importer(session, name).id
     raise Forbidden(f"a {principal.role.value} key cannot submit shipments")
 
 
@@ -105,45 +104,49 @@ def _declared_value(manifest: Manifest) -> tuple[Decimal | None, str | None]:
 
 
 def _write_normalised_rows(session: Session, shipment: Shipment, manifest: Manifest) -> None:
-    for index, line in enumerate(manifest.lines):
-        session.add(
-            ShipmentLine(
-                shipment_id=shipment.id,
-                line_index=index,
-                line_number=line.line_number,
-                hts_code=line.hts_code,
-                description=line.description,
-                quantity=line.quantity,
-                unit=line.unit,
-                value=None if line.value is None else Decimal(str(line.value)),
-                currency=line.currency,
-                country_of_origin=line.country_of_origin,
-            )
-        )
-    for path, party in iter_parties(manifest):
-        session.add(
-            ShipmentParty(
-                shipment_id=shipment.id,
-                path=path,
-                role=party.role,
-                name=party.name,
-                address=party.address,
-                country=party.country,
-            )
-        )
-    for node in iter_inputs(manifest):
-        session.add(
-            ShipmentInput(
-                shipment_id=shipment.id,
-                path=node.path,
-                line_index=node.line_index,
-                tier=node.tier,
-                material=node.input.material,
-                hts_code=node.input.hts_code,
-                country_of_origin=node.input.country_of_origin,
-                region=node.input.region,
-            )
-        )
+    """Lines, parties at every tier, and the input tree: one multi-row INSERT per table."""
+    lines = [
+        {
+            "shipment_id": shipment.id,
+            "line_index": index,
+            "line_number": line.line_number,
+            "hts_code": line.hts_code,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit": line.unit,
+            "value": None if line.value is None else Decimal(str(line.value)),
+            "currency": line.currency,
+            "country_of_origin": line.country_of_origin,
+        }
+        for index, line in enumerate(manifest.lines)
+    ]
+    parties = [
+        {
+            "shipment_id": shipment.id,
+            "path": path,
+            "role": party.role,
+            "name": party.name,
+            "address": party.address,
+            "country": party.country,
+        }
+        for path, party in iter_parties(manifest)
+    ]
+    inputs = [
+        {
+            "shipment_id": shipment.id,
+            "path": node.path,
+            "line_index": node.line_index,
+            "tier": node.tier,
+            "material": node.input.material,
+            "hts_code": node.input.hts_code,
+            "country_of_origin": node.input.country_of_origin,
+            "region": node.input.region,
+        }
+        for node in iter_inputs(manifest)
+    ]
+    for model, rows in ((ShipmentLine, lines), (ShipmentParty, parties), (ShipmentInput, inputs)):
+        if rows:
+            session.execute(insert(model), rows)
 
 
 def store_assessment(
@@ -154,12 +157,19 @@ def store_assessment(
     kind: str,
     actor: Principal,
     decision_kind: str,
+    sequence: int | None = None,
 ) -> AssessmentRow:
-    """Add an assessment row and its decision record (caller commits)."""
-    previous = latest_assessment(session, shipment.id)
+    """Add an assessment row and its decision record (caller commits).
+
+    `sequence` may be given when the caller knows it (1 for a new shipment), saving a query.
+    """
+    if sequence is None:
+        previous = latest_assessment(session, shipment.id)
+        sequence = 1 if previous is None else previous.sequence + 1
     row = AssessmentRow(
+        id=uuid.uuid4(),  # known before the flush, so the decision record can cite it
         shipment_id=shipment.id,
-        sequence=1 if previous is None else previous.sequence + 1,
+        sequence=sequence,
         kind=kind,
         recommendation=result.recommendation.value,
         risk_score=result.risk_score,
@@ -175,7 +185,6 @@ def store_assessment(
         created_by_key_id=None if actor.key_id.int == 0 else actor.key_id,
     )
     session.add(row)
-    session.flush()
     record_decision(
         session,
         shipment=shipment,
@@ -200,8 +209,8 @@ def submit_shipment(
 ) -> tuple[ShipmentView, bool]:
     """Store and assess one manifest in one transaction. Returns (view, created)."""
     digest = body_sha256(canonical)
-    importer = _resolve_importer(session, principal, canonical["importer"])
-    existing = _find(session, importer.id, canonical["reference"])
+    importer_id = _resolve_importer(session, principal, canonical["importer"])
+    existing = _find(session, importer_id, canonical["reference"])
     if existing is not None:
         return _replay(session, existing, digest), False
 
@@ -210,7 +219,7 @@ def submit_shipment(
     value, currency = _declared_value(manifest)
     now = utcnow()
     shipment = Shipment(
-        importer_id=importer.id,
+        importer_id=importer_id,
         reference=manifest.reference,
         body_sha256=digest,
         manifest=canonical,
@@ -231,13 +240,19 @@ def submit_shipment(
     except IntegrityError:
         # Another request stored the same reference first: answer as a resend would.
         session.rollback()
-        raced = _find(session, importer.id, canonical["reference"])
+        raced = _find(session, importer_id, canonical["reference"])
         if raced is None:
             raise
         return _replay(session, raced, digest), False
     _write_normalised_rows(session, shipment, manifest)
     row = store_assessment(
-        session, shipment, result, kind="initial", actor=principal, decision_kind="assessment"
+        session,
+        shipment,
+        result,
+        kind="initial",
+        actor=principal,
+        decision_kind="assessment",
+        sequence=1,
     )
     session.commit()
     return ShipmentView(shipment, row), True

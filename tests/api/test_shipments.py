@@ -345,3 +345,19 @@ def test_operations_endpoints(client: TestClient, keys: dict[str, str]) -> None:
     assert_problem(client.get("/no/such/route"), 404)
     assert_problem(client.delete("/healthz"), 405)
     assert client.get("/openapi.json").status_code == 200
+
+
+def test_unknown_query_parameters_are_refused(client: TestClient, keys: dict[str, str]) -> None:
+    problem = assert_problem(
+        client.get("/v1/shipments", params={"stauts": "detained"}, headers=auth(keys["acme"])), 422
+    )
+    assert problem["errors"] == [{"field": "stauts", "reason": "unknown query parameter"}]
+    assert_problem(
+        client.get("/v1/shipments", params={"since": "0.5"}, headers=auth(keys["acme"])), 422
+    )
+
+
+def test_405_lists_every_method_of_the_path(client: TestClient) -> None:
+    response = client.delete("/v1/shipments")
+    assert_problem(response, 405)
+    assert response.headers["allow"] == "GET, POST"

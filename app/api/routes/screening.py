@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from app.api.deps import AssessorDep, PrincipalDep
+from app.api.schemas.problem import problem_responses
 from app.api.schemas.screening import CompareRequest, CompareResponse, ScreenRequest, ScreenResponse
 from app.errors import AppError
 from app.screening.entry import Schema
@@ -22,7 +23,7 @@ class ListsNotLoaded(AppError):
     title = "No entity lists are loaded"
 
 
-@router.post("/screen", response_model=ScreenResponse)
+@router.post("/screen", response_model=ScreenResponse, responses=problem_responses(503))
 def screen(body: ScreenRequest, assessor: AssessorDep, principal: PrincipalDep) -> dict[str, Any]:
     """Screen up to 1,000 parties against every active list (supplier vetting)."""
     screener = assessor.screener

@@ -3,58 +3,73 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
-from app.api.deps import AssessorDep, PrincipalDep, SessionDep
+from app.api.deps import AssessorDep, PrincipalDep, SessionDep, SettingsDep
+from app.api.schemas.codes import IsoDateTime
 from app.api.schemas.manifest import ManifestIn
+from app.api.schemas.problem import problem_responses
 from app.api.schemas.shipments import AssessmentOut, ShipmentOut, ShipmentPage
 from app.domain.manifest_codec import manifest_from_dict
+from app.services import cases
 from app.services import shipments as service
+from app.settings import Settings
 
 router = APIRouter(tags=["shipments"])
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid API key"},
-    404: {"description": "No such shipment for this caller"},
-    422: {"description": "Validation failed; `errors` lists field and reason"},
-}
+PROBLEMS = problem_responses(409)
+
+
+def _with_case(view: service.ShipmentView, session: Session, settings: Settings) -> dict[str, Any]:
+    """The shipment with its detention case; `status` shows the case's effective state
+    (a case past its deemed-exclusion date reads deemed_excluded)."""
+    out = view.to_dict()
+    summary = cases.case_summary(
+        session, view.shipment, settings.response_due_days, cases.today_utc()
+    )
+    out["case"] = summary
+    if summary is not None:
+        out["status"] = summary["state"]
+    return out
 
 
 @router.post(
     "/shipments",
     status_code=201,
     response_model=ShipmentOut,
-    responses={
-        **PROBLEMS,
-        200: {"model": ShipmentOut, "description": "Idempotent resend"},
-        409: {"description": "Reference reused with another body"},
-    },
+    responses={**PROBLEMS, 200: {"model": ShipmentOut, "description": "Idempotent resend"}},
 )
 def submit_shipment(
-    manifest: ManifestIn, session: SessionDep, assessor: AssessorDep, principal: PrincipalDep
+    manifest: ManifestIn,
+    session: SessionDep,
+    assessor: AssessorDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> JSONResponse:
     view, created = service.submit_shipment(session, assessor, principal, manifest.canonical())
-    return JSONResponse(jsonable_encoder(view.to_dict()), status_code=201 if created else 200)
+    body = _with_case(view, session, settings)
+    return JSONResponse(jsonable_encoder(body), status_code=201 if created else 200)
 
 
 @router.get("/shipments/{shipment_id}", response_model=ShipmentOut, responses=PROBLEMS)
 def get_shipment(
-    shipment_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+    shipment_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    return service.get_shipment(session, principal, shipment_id).to_dict()
+    return _with_case(service.get_shipment(session, principal, shipment_id), session, settings)
 
 
 @router.get("/shipments", response_model=ShipmentPage, responses=PROBLEMS)
 def list_shipments(
     session: SessionDep,
     principal: PrincipalDep,
+    settings: SettingsDep,
     status: Annotated[str | None, Query(max_length=24)] = None,
-    since: datetime | None = None,
+    since: IsoDateTime | None = None,
     reference: Annotated[str | None, Query(max_length=64)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -68,7 +83,10 @@ def list_shipments(
         cursor=cursor,
         limit=limit,
     )
-    return {"items": [v.to_dict() for v in items], "next_cursor": next_cursor}
+    return {
+        "items": [_with_case(v, session, settings) for v in items],
+        "next_cursor": next_cursor,
+    }
 
 
 @router.post("/assess", response_model=AssessmentOut, responses=PROBLEMS, tags=["assessments"])

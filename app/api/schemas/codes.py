@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from functools import cache
 from typing import Annotated
 
 import pycountry
-from pydantic import AfterValidator, BeforeValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints, WithJsonSchema
 
 
 @cache
@@ -35,6 +36,8 @@ def _currency(value: str) -> str:
 
 
 _HTS_SEPARATORS = re.compile(r"[.\s]")
+# Exactly what normalise_hts accepts: 4 to 10 digits, dots and spaces anywhere.
+HTS_PATTERN = r"^[.\s]*(?:[0-9][.\s]*){4,10}$"
 
 
 def normalise_hts(value: str) -> str:
@@ -51,8 +54,41 @@ def _require_str(value: object) -> object:
     return value
 
 
-CountryCode = Annotated[str, BeforeValidator(_require_str), AfterValidator(_country)]
-CurrencyCode = Annotated[str, BeforeValidator(_require_str), AfterValidator(_currency)]
-HtsCode = Annotated[str, BeforeValidator(_require_str), AfterValidator(normalise_hts)]
+CountryCode = Annotated[
+    str,
+    BeforeValidator(_require_str),
+    AfterValidator(_country),
+    WithJsonSchema(
+        {"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "ISO 3166-1 alpha-2"}
+    ),
+]
+CurrencyCode = Annotated[
+    str,
+    BeforeValidator(_require_str),
+    AfterValidator(_currency),
+    WithJsonSchema({"type": "string", "pattern": "^[A-Za-z]{3}$", "description": "ISO 4217"}),
+]
+HtsCode = Annotated[
+    str,
+    BeforeValidator(_require_str),
+    AfterValidator(normalise_hts),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": HTS_PATTERN,
+            "description": "HTS code, 4-10 digits, dots allowed",
+        }
+    ),
+]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+
+
+def _iso_datetime_only(value: object) -> object:
+    # pydantic also reads numbers as Unix timestamps; the contract says ISO 8601 only.
+    if not isinstance(value, str) or not value[:4].isdigit() or len(value) < 10:
+        raise ValueError("must be an ISO 8601 date or date-time, e.g. 2026-11-01T00:00:00Z")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime_only)]

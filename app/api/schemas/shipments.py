@@ -59,6 +59,11 @@ class ShipmentOut(BaseModel):
     updated_at: datetime
     manifest: dict[str, Any]
     assessment: AssessmentOut | None
+    case: dict[str, Any] | None = Field(
+        default=None,
+        description="Detention case state and deadlines (see GET /v1/shipments/{id}/case); "
+        "null for an admitted shipment",
+    )
 
 
 class ShipmentPage(BaseModel):
