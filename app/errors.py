@@ -79,6 +79,14 @@ class RateLimited(AppError):
     title = "Too many requests"
 
 
+class RendererUnavailable(AppError):
+    """A report renderer (Graphviz, the PDF engine or its fonts) is missing or failed."""
+
+    status = 503
+    type = "renderer-unavailable"
+    title = "Report renderer unavailable"
+
+
 class InvalidRules(AppError):
     """A rule file is malformed; the service refuses to start with it."""
 

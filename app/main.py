@@ -19,6 +19,7 @@ from app.api.routes import (
     documents,
     health,
     lists,
+    reports,
     screening,
     shipments,
 )
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(documents.router)
     v1.include_router(cases.router)
     v1.include_router(decisions.router)
+    v1.include_router(reports.router)
     app.include_router(v1)
     app.include_router(health.router)
     app.include_router(dashboard.router)
