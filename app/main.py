@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 import threading
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
 from app.api.middleware import Metrics, RequestContextMiddleware
 from app.api.problems import install_problem_handlers
-from app.api.routes import health, lists, shipments
+from app.api.routes import batch, health, jobs, lists, shipments, webhooks
 from app.db.session import make_engine, make_sessionmaker
 from app.logs import configure_logging, get_logger
+from app.services.background import Background
 from app.services.bootstrap import AssessorRegistry
 from app.settings import Settings
 
@@ -51,6 +52,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             target=_watch_lists, args=(registry, stop, settings.lists_poll_seconds), daemon=True
         )
         watcher.start()
+        background: Background | None = None
+        if settings.run_background_workers:
+            background = Background(registry, sessionmaker, settings)
+            background.start()
+        app.state.background = background
         log.info(
             "started",
             rules=registry.current.rules.version,
@@ -60,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             stop.set()
+            if background is not None:
+                background.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -77,9 +85,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics=app.state.metrics,
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        max_batch_body_bytes=settings.max_batch_body_bytes,
     )
     v1 = APIRouter(prefix="/v1")
+    v1.include_router(batch.router)  # before shipments: /shipments/batch is not an id
     v1.include_router(shipments.router)
+    v1.include_router(webhooks.router)
+    v1.include_router(jobs.router)
     v1.include_router(lists.router)
     app.include_router(v1)
     app.include_router(health.router)

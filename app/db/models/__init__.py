@@ -14,18 +14,32 @@ from app.db.models.core import (
     ShipmentLine,
     ShipmentParty,
 )
+from app.db.models.integrations import (
+    AssessmentCitation,
+    Job,
+    OutboxEvent,
+    Webhook,
+    WebhookDelivery,
+    WebhookImporter,
+)
 
 __all__ = [
     "ApiKey",
     "ApiKeyImporter",
     "Assessment",
+    "AssessmentCitation",
     "Decision",
     "Importer",
+    "Job",
     "ListEntryRecord",
     "ListVersion",
+    "OutboxEvent",
     "RuleSetRecord",
     "Shipment",
     "ShipmentInput",
     "ShipmentLine",
     "ShipmentParty",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookImporter",
 ]
