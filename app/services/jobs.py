@@ -169,12 +169,13 @@ class JobRunner:
         """Ask a looping runner to look for work now rather than at its next poll."""
         self._wake.set()
 
-    def run_pending(self) -> int:
-        """Run queued (and orphaned) jobs until there are none this runner may take."""
-        ran = 0
+    def run_pending(self) -> list[uuid.UUID]:
+        """Run queued (and orphaned) jobs until there are none this runner may take.
+        Returns the ids of the jobs it ran."""
+        ran: list[uuid.UUID] = []
         for group in sorted(set(GROUPS.values())):
-            while self._run_one(group):
-                ran += 1
+            while (job_id := self._run_one(group)) is not None:
+                ran.append(job_id)
         return ran
 
     def run(self, stop: threading.Event, poll_seconds: float) -> None:
@@ -189,13 +190,13 @@ class JobRunner:
 
     # -- one job ------------------------------------------------------------------------
 
-    def _run_one(self, group: str) -> bool:
+    def _run_one(self, group: str) -> uuid.UUID | None:
         kinds = sorted(k for k, g in GROUPS.items() if g == group and k in self._handlers)
         if not kinds:
-            return False
+            return None
         local = _local_lock(group)
         if not local.acquire(blocking=False):
-            return False
+            return None
         try:
             with self._sessions() as probe:
                 postgres = probe.get_bind().dialect.name == "postgresql"
@@ -203,13 +204,13 @@ class JobRunner:
                 return self._run_one_postgres(group, kinds)
             job = self._claim(kinds, orphans_after=self._settings.stale_seconds)
             if job is None:
-                return False
+                return None
             self._execute(job)
-            return True
+            return job.id
         finally:
             local.release()
 
-    def _run_one_postgres(self, group: str, kinds: list[str]) -> bool:
+    def _run_one_postgres(self, group: str, kinds: list[str]) -> uuid.UUID | None:
         engine = self._sessions.kw["bind"]
         lock_conn: Connection = engine.connect()
         try:
@@ -219,14 +220,14 @@ class JobRunner:
             ).scalar()
             lock_conn.commit()
             if not held:
-                return False  # another instance runs this group now
+                return None  # another instance runs this group now
             try:
                 # Holding the group lock: any job still marked running is an orphan.
                 job = self._claim(kinds, orphans_after=0.0)
                 if job is None:
-                    return False
+                    return None
                 self._execute(job)
-                return True
+                return job.id
             finally:
                 lock_conn.execute(
                     text("SELECT pg_advisory_unlock(:ns, :key)"),
