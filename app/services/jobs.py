@@ -174,7 +174,8 @@ class JobRunner:
         Returns the ids of the jobs it ran."""
         ran: list[uuid.UUID] = []
         for group in sorted(set(GROUPS.values())):
-            while (job_id := self._run_one(group)) is not None:
+            # A stopping runner takes nothing new (an interrupted job went back to the queue).
+            while not self._stopping.is_set() and (job_id := self._run_one(group)) is not None:
                 ran.append(job_id)
         return ran
 
@@ -240,9 +241,10 @@ class JobRunner:
     def _claim(self, kinds: list[str], orphans_after: float) -> Job | None:
         now = utcnow()
         stale_before = now - timedelta(seconds=orphans_after)
+        group_kinds = sorted({k for k, g in GROUPS.items() if g in {GROUPS[k2] for k2 in kinds}})
         with self._sessions() as session:
             running = list(
-                session.scalars(select(Job).where(Job.kind.in_(kinds), Job.state == RUNNING))
+                session.scalars(select(Job).where(Job.kind.in_(group_kinds), Job.state == RUNNING))
             )
             live = [
                 j for j in running if j.heartbeat_at is not None and j.heartbeat_at > stale_before
