@@ -223,11 +223,13 @@ def cmd_screen(args: argparse.Namespace) -> int:
     from app.db import migrate
     from app.db.session import make_engine, make_sessionmaker
     from app.domain.manifest_codec import manifest_from_dict
+    from app.logs import configure_logging
     from app.services.batch import Invalid
     from app.services.bootstrap import AssessorRegistry
     from app.services.csv_manifests import CsvFileError
 
     settings = _settings()
+    configure_logging(settings.log_level, settings.log_json)
     migrate.upgrade(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
     try:
@@ -272,9 +274,11 @@ def cmd_screen(args: argparse.Namespace) -> int:
 
 def cmd_rescreen(args: argparse.Namespace) -> int:
     from app.db import migrate
+    from app.logs import configure_logging
     from app.services import jobs
 
     settings = _settings()
+    configure_logging(settings.log_level, settings.log_json)
     migrate.upgrade(settings.resolved_database_url)
     with _session(settings) as session:
         job = jobs.enqueue(session, jobs.RESCREEN_ALL, {"scope": "all"}, created_by="cli")
