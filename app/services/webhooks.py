@@ -296,6 +296,17 @@ def enqueue_event(
     targets = subscribers(session, importer_id, event_type)
     if not targets:
         return None
+    return _write_event(session, targets, event_type, importer_id, shipment_id, data)
+
+
+def _write_event(
+    session: Session,
+    targets: Sequence[uuid.UUID],
+    event_type: str,
+    importer_id: uuid.UUID,
+    shipment_id: uuid.UUID | None,
+    data: dict[str, Any],
+) -> OutboxEvent:
     now = utcnow()
     event = OutboxEvent(
         id=uuid.uuid4(),
@@ -328,13 +339,19 @@ def enqueue_event(
 
 
 def enqueue_for_decision(session: Session, shipment: Shipment, decision: Decision) -> None:
-    """The hook record_decision calls: one event per decision record."""
-    enqueue_event(
+    """The hook record_decision calls: one event per decision record (none without a
+    subscriber, and then no further query: this runs for every decision)."""
+    event_type = event_type_for_decision(decision.kind)
+    targets = subscribers(session, shipment.importer_id, event_type)
+    if not targets:
+        return
+    _write_event(
         session,
-        event_type=event_type_for_decision(decision.kind),
-        importer_id=shipment.importer_id,
-        shipment_id=shipment.id,
-        data={
+        targets,
+        event_type,
+        shipment.importer_id,
+        shipment.id,
+        {
             "shipment_id": str(shipment.id),
             "reference": shipment.reference,
             "importer": shipment.importer.name,

@@ -35,7 +35,8 @@ NEW_ENTRY = (
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
+def receiver(database_url: str) -> Iterator[Receiver]:
+    """One receiver per database backend (the module runs once per backend)."""
     r = Receiver()
     yield r
     r.close()
