@@ -1,4 +1,4 @@
-"""The `uflpa` command: serve, db, keys (and more as capabilities land)."""
+"""The `uflpa` command: serve, db, keys, lists, screen, rescreen, worker."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from app.settings import Settings
 
@@ -138,6 +139,191 @@ def cmd_lists(args: argparse.Namespace) -> int:
         v = result.version
         state = "new version" if result.created else "unchanged (already the active version)"
         print(f"{v.source} {v.version}: {v.entry_count} entries, {state}")
+    if result.rescreen_job_id is not None:
+        if args.no_rescreen:
+            print(f"re-screen queued as job {result.rescreen_job_id}; a service or worker runs it")
+        else:
+            _run_jobs_inline(
+                settings, f"re-screening past shipments (job {result.rescreen_job_id})"
+            )
+    return 0
+
+
+def _run_jobs_inline(settings: Settings, what: str) -> None:
+    """Run queued jobs in this process (once-only rules apply: if a service instance is
+    running the same group now, leave the job to it)."""
+    from rich.console import Console
+
+    from app.db.session import make_engine, make_sessionmaker
+    from app.services import jobs
+    from app.services.background import make_runner
+    from app.services.bootstrap import AssessorRegistry
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        sessions = make_sessionmaker(engine)
+        registry = AssessorRegistry(sessions, settings)
+        runner = make_runner(registry, sessions, settings)
+        with Console(stderr=True).status(what):
+            ran = runner.run_pending()
+        if not ran:
+            print("nothing run here: the re-screen is queued or running in another process")
+            return
+        with sessions() as session:
+            for job_id in ran:
+                job = jobs.get_job(session, job_id)
+                print(f"job {job.id} {job.kind}: {job.state} {job.result or job.error or ''}")
+    finally:
+        engine.dispose()
+
+
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+SCREEN_COLUMNS = (
+    "reference",
+    "rows",
+    "status",
+    "recommendation",
+    "risk_score",
+    "risk_level",
+    "grounds",
+    "top_findings",
+    "errors",
+)
+
+
+def _screen_row(meta: dict[str, Any], result: dict[str, Any] | None, errors: Any) -> dict[str, Any]:
+    rows = meta.get("rows") or []
+    row: dict[str, Any] = {
+        "reference": meta.get("reference") or "",
+        "rows": "-".join(str(r) for r in dict.fromkeys(rows)),
+    }
+    if result is None:
+        shown = "; ".join(f"row {e['row']} {e['field']}: {e['reason']}" for e in errors)
+        return row | {"status": "invalid", "errors": shown}
+    findings = sorted(
+        result["findings"], key=lambda f: SEVERITY_ORDER.get(str(f.get("severity")), 9)
+    )
+    grounds = list(result["presumption"]["grounds"])
+    grounds += [f"sanctions:{name}" for name in result["sanctions"]["lists"]]
+    return row | {
+        "status": "assessed",
+        "recommendation": result["recommendation"],
+        "risk_score": result["risk_score"],
+        "risk_level": result["risk_level"],
+        "grounds": ";".join(grounds),
+        "top_findings": ";".join(f"{f['code']}@{f['path']}" for f in findings[:5]),
+    }
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    """Assess a CSV of shipments offline, with the local rules and lists; nothing stored."""
+    import csv
+    from pathlib import Path
+
+    from rich.progress import Progress
+
+    from app.api.intake import csv_items
+    from app.db import migrate
+    from app.db.session import make_engine, make_sessionmaker
+    from app.domain.manifest_codec import manifest_from_dict
+    from app.logs import configure_logging
+    from app.services.batch import Invalid
+    from app.services.bootstrap import AssessorRegistry
+    from app.services.csv_manifests import CsvFileError
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_json)
+    migrate.upgrade(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        # Built exactly as the service builds it: rules and lists from the local database
+        # (a new database gets the bundled rules and list snapshots first).
+        assessor = AssessorRegistry(make_sessionmaker(engine), settings).current
+    finally:
+        engine.dispose()
+    try:
+        with Path(args.file).open(newline="", encoding="utf-8-sig") as source:
+            items = list(csv_items(source))
+    except CsvFileError as exc:
+        print(f"error: {exc.reason}", file=sys.stderr)
+        for err in exc.errors:
+            print(f"  row {err['row']} {err['field']}: {err['reason']}", file=sys.stderr)
+        return 2
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    counts = {"admit": 0, "detain": 0, "invalid": 0}
+    with Path(args.out).open("w", newline="", encoding="utf-8") as sink:
+        writer = csv.DictWriter(sink, fieldnames=SCREEN_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        with Progress(transient=True) as progress:
+            task = progress.add_task("screening", total=len(items))
+            for item in items:
+                if isinstance(item.payload, Invalid):
+                    row = _screen_row(dict(item.meta), None, item.payload.problem["errors"])
+                    counts["invalid"] += 1
+                else:
+                    result = assessor.assess(manifest_from_dict(item.payload)).to_dict()
+                    row = _screen_row(dict(item.meta), result, None)
+                    counts[result["recommendation"]] += 1
+                writer.writerow(row)
+                progress.advance(task)
+    print(
+        f"{len(items)} shipments: {counts['detain']} detain, {counts['admit']} admit, "
+        f"{counts['invalid']} invalid -> {args.out}"
+    )
+    return 1 if counts["invalid"] else 0
+
+
+def cmd_rescreen(args: argparse.Namespace) -> int:
+    from app.db import migrate
+    from app.logs import configure_logging
+    from app.services import jobs
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_json)
+    migrate.upgrade(settings.resolved_database_url)
+    with _session(settings) as session:
+        job = jobs.enqueue(session, jobs.RESCREEN_ALL, {"scope": "all"}, created_by="cli")
+        session.commit()
+        print(f"queued full re-screen as job {job.id}")
+    if not args.queue_only:
+        _run_jobs_inline(settings, "re-screening every shipment")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Deliver webhooks and run jobs (alongside, or instead of, the service's own threads)."""
+    import signal
+    import threading
+
+    from app.db import migrate
+    from app.db.session import make_engine, make_sessionmaker
+    from app.logs import configure_logging
+    from app.services.background import Background
+    from app.services.bootstrap import AssessorRegistry
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_json)
+    migrate.upgrade(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        sessions = make_sessionmaker(engine)
+        background = Background(AssessorRegistry(sessions, settings), sessions, settings)
+        if args.once:
+            while background.dispatcher.run_once():
+                pass
+            background.runner.run_pending()
+            background.dispatcher.close()
+            return 0
+        stopped = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stopped.set())
+        background.start()
+        stopped.wait()
+        background.stop()
+    finally:
+        engine.dispose()
     return 0
 
 
@@ -304,6 +490,11 @@ def build_parser() -> argparse.ArgumentParser:
         "source", help="uflpa, ofac_sdn, ofac_cons, us_csl, eu_2020_1998, opensanctions"
     )
     load.add_argument("files", nargs="+", help="the file(s); OFAC: the CSV set or one ZIP")
+    load.add_argument(
+        "--no-rescreen",
+        action="store_true",
+        help="only queue the re-screen of past shipments (a service or worker runs it)",
+    )
     lists_cmd.set_defaults(func=cmd_lists)
 
     match = sub.add_parser("match", help="screen one name against the loaded lists")
@@ -337,6 +528,28 @@ def build_parser() -> argparse.ArgumentParser:
     export = log_sub.add_parser("export", help="write every decision to stdout")
     export.add_argument("--format", choices=["csv", "ndjson"], default="ndjson")
     log_cmd.set_defaults(func=cmd_log)
+
+    screen = sub.add_parser(
+        "screen", help="assess a CSV of shipments offline (local rules and lists; stores nothing)"
+    )
+    screen.add_argument("file", help="CSV in the import format (docs/integrations.md)")
+    screen.add_argument("--out", required=True, help="results CSV, one row per shipment")
+    screen.set_defaults(func=cmd_screen)
+
+    rescreen = sub.add_parser(
+        "rescreen", help="re-assess stored shipments; only changed outcomes are recorded"
+    )
+    rescreen.add_argument(
+        "--all", action="store_true", required=True, help="every shipment (after a rule change)"
+    )
+    rescreen.add_argument(
+        "--queue-only", action="store_true", help="queue the job for a service or worker"
+    )
+    rescreen.set_defaults(func=cmd_rescreen)
+
+    worker = sub.add_parser("worker", help="deliver webhooks and run background jobs")
+    worker.add_argument("--once", action="store_true", help="drain what is due now, then exit")
+    worker.set_defaults(func=cmd_worker)
     return parser
 
 

@@ -13,20 +13,24 @@ from app.api.middleware import Metrics, RequestContextMiddleware
 from app.api.problems import install_problem_handlers
 from app.api.ratelimit import KeyRateLimiter
 from app.api.routes import (
+    batch,
     cases,
     dashboard,
     decisions,
     documents,
     health,
+    jobs,
     lists,
     reports,
     screening,
     shipments,
+    webhooks,
 )
 from app.api.schemas.problem import COMMON_PROBLEMS
 from app.db.session import make_engine, make_sessionmaker
 from app.logs import configure_logging, get_logger
 from app.services.assessor import Assessor
+from app.services.background import Background
 from app.services.bootstrap import AssessorRegistry
 from app.services.replay import Replayer, ScreenerCache
 from app.services.storage import FileSystemStore
@@ -67,6 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             target=_watch_lists, args=(registry, stop, settings.lists_poll_seconds), daemon=True
         )
         watcher.start()
+        background: Background | None = None
+        if settings.run_background_workers:
+            background = Background(registry, sessionmaker, settings)
+            background.start()
+        app.state.background = background
         log.info(
             "started",
             rules=registry.current.rules.version,
@@ -76,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             stop.set()
+            if background is not None:
+                background.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -95,13 +106,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics=app.state.metrics,
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        max_batch_body_bytes=settings.max_batch_body_bytes,
     )
     v1 = APIRouter(
         prefix="/v1",
         responses=COMMON_PROBLEMS,
         dependencies=[Depends(reject_unknown_query_params)],
     )
+    v1.include_router(batch.router)  # before shipments: /shipments/batch is not an id
     v1.include_router(shipments.router)
+    v1.include_router(webhooks.router)
+    v1.include_router(jobs.router)
     v1.include_router(lists.router)
     v1.include_router(screening.router)
     v1.include_router(documents.router)

@@ -52,6 +52,33 @@ class Settings(BaseSettings):
         default="memory://",
         description="memory:// (per process) or redis://host:6379 (shared by every worker and host).",
     )
+    max_batch_body_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="Body cap for the batch and CSV import routes (1,000 manifests fit).",
+    )
+
+    run_background_workers: bool = Field(
+        default=True,
+        description="Run the webhook dispatcher and the job runner inside the service. "
+        "Turn off when separate `uflpa worker` processes do it.",
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_backoff_base_seconds: float = Field(default=5.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_lease_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="A claimed delivery not finished within this time is retried elsewhere.",
+    )
+    jobs_poll_seconds: float = Field(default=2.0, gt=0)
+    job_stale_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="SQLite: a running job without a heartbeat this long is resumed.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
 

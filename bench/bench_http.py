@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, percentile, realistic_manifest  # noqa: E402
+from common import machine, percentile, realistic_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 UFLPA = str(ROOT / ".venv" / "bin" / "uflpa")
@@ -39,12 +39,18 @@ def fresh_postgres(server_url: str, name: str) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
-async def drive(base: str, key: str, concurrency: int, seconds: float, warmup: int) -> tuple[list[float], int, float]:
+async def drive(
+    base: str, key: str, concurrency: int, seconds: float, warmup: int
+) -> tuple[list[float], int, float]:
     headers = {"Authorization": f"Bearer {key}"}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
-        for i in range(warmup):
-            r = await client.post("/v1/shipments", json=realistic_manifest(f"WARM-{uuid.uuid4().hex}"))
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, limits=limits, timeout=30
+    ) as client:
+        for _ in range(warmup):
+            r = await client.post(
+                "/v1/shipments", json=realistic_manifest(f"WARM-{uuid.uuid4().hex}")
+            )
             r.raise_for_status()
         latencies: list[float] = []
         errors = 0
@@ -68,7 +74,9 @@ async def drive(base: str, key: str, concurrency: int, seconds: float, warmup: i
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--database-url", default=None, help="default: fresh PostgreSQL database uflpa_bench")
+    parser.add_argument(
+        "--database-url", default=None, help="default: fresh PostgreSQL database uflpa_bench"
+    )
     parser.add_argument("--pg-server", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=16)
@@ -77,7 +85,12 @@ def main() -> None:
     args = parser.parse_args()
 
     url = args.database_url or fresh_postgres(args.pg_server, "uflpa_bench")
-    env = {**os.environ, "UFLPA_DATABASE_URL": url, "UFLPA_LOG_LEVEL": "WARNING", "UFLPA_DATA_DIR": "/tmp/uflpa-bench"}
+    env = {
+        **os.environ,
+        "UFLPA_DATABASE_URL": url,
+        "UFLPA_LOG_LEVEL": "WARNING",
+        "UFLPA_DATA_DIR": "/tmp/uflpa-bench",
+    }
     key = subprocess.run(
         [UFLPA, "keys", "create", "--role", "importer", "--importer", "Bench Importer Inc"],
         env=env, check=True, capture_output=True, text=True,
@@ -99,13 +112,17 @@ def main() -> None:
         else:
             raise SystemExit("server did not become ready")
         time.sleep(2)  # let every worker finish building its index
-        latencies, errors, elapsed = asyncio.run(drive(base, key, args.concurrency, args.seconds, warmup=20))
+        latencies, errors, elapsed = asyncio.run(
+            drive(base, key, args.concurrency, args.seconds, warmup=20)
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
     n = len(latencies)
     print(f"machine: {machine()}")
-    print(f"database: {make_url(url).render_as_string(hide_password=True)}; workers={args.workers}; concurrency={args.concurrency}")
+    print(
+        f"database: {make_url(url).render_as_string(hide_password=True)}; workers={args.workers}; concurrency={args.concurrency}"
+    )
     print(f"requests: {n} in {elapsed:.1f}s, errors: {errors}")
     print(f"throughput: {n / elapsed:.0f} shipments/s")
     print(

@@ -70,7 +70,11 @@ def realistic_manifest(reference: str, importer: str = "Bench Importer Inc") -> 
                                     {
                                         "material": "feedstock",
                                         "country_of_origin": s3[2],
-                                        "supplier": {"name": s3[0], "address": s3[1], "country": s3[2]},
+                                        "supplier": {
+                                            "name": s3[0],
+                                            "address": s3[1],
+                                            "country": s3[2],
+                                        },
                                     }
                                 ],
                             }
@@ -86,7 +90,12 @@ def realistic_manifest(reference: str, importer: str = "Bench Importer Inc") -> 
         "country_of_origin": "VN",
         "country_of_export": "VN",
         "parties": [
-            {"role": "manufacturer", "name": "Saigon Garment Co., Ltd.", "address": "District 7, Ho Chi Minh City", "country": "VN"},
+            {
+                "role": "manufacturer",
+                "name": "Saigon Garment Co., Ltd.",
+                "address": "District 7, Ho Chi Minh City",
+                "country": "VN",
+            },
             {"role": "seller", "name": "Pacific Trading Ltd.", "country": "HK"},
         ],
         "lines": lines,

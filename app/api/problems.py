@@ -58,6 +58,11 @@ def json_path(loc: Sequence[int | str]) -> str:
     return out or "body"
 
 
+def validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """Pydantic errors as [{"field": "lines[0].hts_code", "reason": ...}]."""
+    return _validation_errors(errors)
+
+
 def _validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     result = []
     for err in errors:

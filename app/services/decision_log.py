@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.db.base import utcnow
 from app.db.models import Decision, Shipment
 from app.services.principal import Principal
+from app.services.webhooks import enqueue_for_decision
 
 GENESIS_HASH = "0" * 64
 # Any constant works: it names the one advisory lock that serialises chain appends on PostgreSQL.
@@ -115,6 +116,8 @@ def record_decision(
     row.hash = decision_hash(row)
     session.add(row)
     session.flush()
+    # The webhook outbox rows join this transaction: an event exists iff its decision does.
+    enqueue_for_decision(session, shipment, row)
     return row
 
 

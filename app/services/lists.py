@@ -7,6 +7,7 @@ raises and writes nothing, leaving the previous version active.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,11 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from app.db.base import utcnow
-from app.db.models import ListEntryRecord, ListVersion
+from app.db.models import ListEntryRecord, ListVersion, Shipment
 from app.errors import InvalidListFile
 from app.screening.entry import ListEntry, ParsedList
 from app.screening.sources import SOURCES, bundled_sources, parse_source
+from app.services import jobs
 
 INSERT_CHUNK = 2000
 
@@ -36,6 +38,7 @@ def files_sha256(files: Mapping[str, bytes]) -> str:
 class ImportResult:
     version: ListVersion
     created: bool  # False when the same files were already the active version
+    rescreen_job_id: uuid.UUID | None = None  # the re-screen this import queued
 
 
 def active_versions(session: Session) -> list[ListVersion]:
@@ -103,8 +106,30 @@ def _store(session: Session, source: str, parsed: ParsedList, sha: str, actor: s
     ]
     for start in range(0, len(rows), INSERT_CHUNK):
         session.execute(insert(ListEntryRecord), rows[start : start + INSERT_CHUNK])
+    job_id = _queue_rescreen(session, version, current, actor)
     session.commit()
-    return ImportResult(version, created=True)
+    return ImportResult(version, created=True, rescreen_job_id=job_id)
+
+
+def _queue_rescreen(
+    session: Session, version: ListVersion, previous: ListVersion | None, actor: str
+) -> uuid.UUID | None:
+    """Queue the re-screen of past shipments in the import's own transaction, so an import
+    is never committed without it. A source's first version on an empty database (the
+    bundled lists on first start) has nothing to re-screen."""
+    if previous is None and session.scalar(select(Shipment.id).limit(1)) is None:
+        return None
+    job = jobs.enqueue(
+        session,
+        jobs.RESCREEN_LIST_UPDATE,
+        {
+            "source": version.source,
+            "version_id": str(version.id),
+            "previous_version_id": None if previous is None else str(previous.id),
+        },
+        created_by=actor,
+    )
+    return job.id
 
 
 def entries_of(session: Session, versions: Sequence[ListVersion]) -> list[ListEntry]:

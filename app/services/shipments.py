@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 
 from app.db.base import utcnow
 from app.db.models import Assessment as AssessmentRow
-from app.db.models import Shipment, ShipmentInput, ShipmentLine, ShipmentParty
+from app.db.models import (
+    AssessmentCitation,
+    Shipment,
+    ShipmentInput,
+    ShipmentLine,
+    ShipmentParty,
+)
 from app.domain.assessment import Assessment, Recommendation
 from app.domain.manifest import Manifest, iter_inputs, iter_parties
 from app.domain.manifest_codec import manifest_from_dict
@@ -151,6 +157,24 @@ def _write_normalised_rows(session: Session, shipment: Shipment, manifest: Manif
             session.execute(insert(model).execution_options(render_nulls=True), rows)
 
 
+def _add_citations(
+    session: Session, shipment: Shipment, row: AssessmentRow, result: Assessment
+) -> None:
+    """Index the list entries this assessment cites, for re-screening when they change."""
+    cited: set[tuple[str, str]] = set()
+    for finding in result.findings:
+        evidence = finding.evidence
+        list_id, entry_id = evidence.get("list"), evidence.get("entry_id")
+        if isinstance(list_id, str) and isinstance(entry_id, str):
+            cited.add((list_id, entry_id))
+    for list_id, entry_id in sorted(cited):
+        session.add(
+            AssessmentCitation(
+                assessment_id=row.id, shipment_id=shipment.id, list_id=list_id, entry_id=entry_id
+            )
+        )
+
+
 def store_assessment(
     session: Session,
     shipment: Shipment,
@@ -187,6 +211,7 @@ def store_assessment(
         created_by_key_id=None if actor.key_id.int == 0 else actor.key_id,
     )
     session.add(row)
+    _add_citations(session, shipment, row, result)
     record_decision(
         session,
         shipment=shipment,

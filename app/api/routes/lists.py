@@ -56,5 +56,12 @@ async def import_list(
         principal.key_prefix,
     )
     await run_in_threadpool(request.app.state.assessors.refresh)
-    body = {"version": service.describe(result.version), "created": result.created}
+    background = getattr(request.app.state, "background", None)
+    if background is not None and result.rescreen_job_id is not None:
+        background.runner.wake()  # re-screen past shipments now (GET /v1/jobs/{id})
+    body = {
+        "version": service.describe(result.version),
+        "created": result.created,
+        "rescreen_job_id": None if result.rescreen_job_id is None else str(result.rescreen_job_id),
+    }
     return json_response(body, status_code=201 if result.created else 200)

@@ -16,6 +16,14 @@ from app.db.models.core import (
     ShipmentLine,
     ShipmentParty,
 )
+from app.db.models.integrations import (
+    AssessmentCitation,
+    Job,
+    OutboxEvent,
+    Webhook,
+    WebhookDelivery,
+    WebhookImporter,
+)
 
 __all__ = [
     "DECISION_AUDIT_INDEXES",
@@ -23,17 +31,23 @@ __all__ = [
     "ApiKeyImporter",
     "Assessment",
     "Case",
+    "AssessmentCitation",
     "Decision",
     "Determination",
     "Document",
     "Importer",
+    "Job",
     "ListEntryRecord",
     "ListVersion",
     "Rebuttal",
     "RebuttalDocument",
+    "OutboxEvent",
     "RuleSetRecord",
     "Shipment",
     "ShipmentInput",
     "ShipmentLine",
     "ShipmentParty",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookImporter",
 ]

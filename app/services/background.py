@@ -1,0 +1,109 @@
+"""The service's background work: the webhook dispatcher and the job runner.
+
+`Background` starts both as daemon threads (inside the service's lifespan, or in
+`uflpa worker`) and stops them. The re-screen job handlers live here because they need the
+AssessorRegistry: a re-screen must run with the full current assessor, which includes the
+list version that triggered it.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.logs import get_logger
+from app.services import jobs, rescreen
+from app.services.bootstrap import AssessorRegistry
+from app.services.webhooks import Dispatcher, DispatchSettings
+from app.settings import Settings
+
+log = get_logger("app.background")
+
+
+def dispatch_settings(settings: Settings) -> DispatchSettings:
+    return DispatchSettings(
+        timeout_seconds=settings.webhook_timeout_seconds,
+        max_attempts=settings.webhook_max_attempts,
+        backoff_base_seconds=settings.webhook_backoff_base_seconds,
+        backoff_max_seconds=settings.webhook_backoff_max_seconds,
+        lease_seconds=settings.webhook_lease_seconds,
+    )
+
+
+def rescreen_handlers(
+    registry: AssessorRegistry, sessions: sessionmaker[Session]
+) -> dict[str, jobs.Handler]:
+    def list_update(context: jobs.JobContext) -> dict[str, Any]:
+        registry.refresh()  # make sure the version being re-screened is in the index
+        previous = context.params.get("previous_version_id")
+        with sessions() as session:
+            report = rescreen.rescreen_list_update(
+                session,
+                registry.current,
+                uuid.UUID(context.params["version_id"]),
+                None if previous is None else uuid.UUID(previous),
+                progress=context.progress,
+            )
+        context.progress(report.candidates, report.candidates, force=True)
+        return report.to_dict()
+
+    def everything(context: jobs.JobContext) -> dict[str, Any]:
+        registry.refresh()
+        with sessions() as session:
+            report = rescreen.rescreen_all(session, registry.current, progress=context.progress)
+        context.progress(report.candidates, report.candidates, force=True)
+        return report.to_dict()
+
+    return {jobs.RESCREEN_LIST_UPDATE: list_update, jobs.RESCREEN_ALL: everything}
+
+
+def make_runner(
+    registry: AssessorRegistry, sessions: sessionmaker[Session], settings: Settings
+) -> jobs.JobRunner:
+    return jobs.JobRunner(
+        sessions,
+        rescreen_handlers(registry, sessions),
+        jobs.RunnerSettings(stale_seconds=settings.job_stale_seconds),
+    )
+
+
+class Background:
+    def __init__(
+        self, registry: AssessorRegistry, sessions: sessionmaker[Session], settings: Settings
+    ) -> None:
+        self.settings = settings
+        self.dispatcher = Dispatcher(sessions, dispatch_settings(settings))
+        self.runner = make_runner(registry, sessions, settings)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self._threads = [
+            threading.Thread(
+                target=self.dispatcher.run,
+                args=(self._stop, self.settings.webhook_poll_seconds),
+                name="uflpa-webhooks",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=self.runner.run,
+                args=(self._stop, self.settings.jobs_poll_seconds),
+                name="uflpa-jobs",
+                daemon=True,
+            ),
+        ]
+        for thread in self._threads:
+            thread.start()
+        log.info("background_started", instance=self.runner.instance)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop polling. A delivery or job still in flight finishes or, if the process ends
+        first, is taken up again later (lease expiry / orphaned job): nothing is lost."""
+        self._stop.set()
+        self.runner.wake()
+        for thread in self._threads:
+            thread.join(timeout)
+        self.dispatcher.close()

@@ -1,0 +1,137 @@
+"""Benchmark: shipments per second through POST /v1/shipments/batch.
+
+Run: PYTHONPATH=. python bench/bench_batch.py [--batches 5] [--size 1000] [--database-url URL]
+     [--no-lists] [--url http://host:port --key KEY]
+
+Default: the app in-process (TestClient over ASGI: request parsing, validation, assessment,
+storage and response encoding, without a network hop) on a fresh SQLite file with the
+bundled lists loaded. `--database-url` points it at PostgreSQL (use a throw-away database);
+`--url`/`--key` drive a running service instead. Each manifest is the design example shape
+(one line, two input tiers, four parties) with a distinct reference and supplier name.
+Prints per-batch and overall shipments/second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.db.session import make_engine, make_sessionmaker
+from app.logs import configure_logging
+from app.services import keys
+from app.services.principal import Role
+from app.settings import Settings
+
+IMPORTER = "Bench Importer"
+SUPPLIERS = [
+    ("Jiangsu Sunrise Spinning Co.", "88 Renmin Road, Wuxi, Jiangsu 214000", "CN"),
+    ("Saigon Yarn JSC", "12 Tan Thuan, District 7, Ho Chi Minh City", "VN"),
+    ("Aksu Huafu Textiles Co., Ltd.", "Aksu, Xinjiang", "CN"),
+    ("Delta Cotton LLC", "Greenwood, Mississippi 38930", "US"),
+]
+
+
+def manifest(i: int, run: str) -> dict[str, Any]:
+    name, address, country = SUPPLIERS[i % len(SUPPLIERS)]
+    return {
+        "reference": f"B{run}-{i:07d}",
+        "importer": IMPORTER,
+        "entry_date": "2026-11-20",
+        "country_of_origin": "VN",
+        "country_of_export": "VN",
+        "parties": [
+            {"role": "manufacturer", "name": f"Saigon Garment {i % 500} Co., Ltd.",
+             "address": "District 7, Ho Chi Minh City", "country": "VN"},
+            {"role": "seller", "name": "Pacific Trading Ltd.", "country": "HK"},
+        ],
+        "lines": [
+            {
+                "line_number": 1, "hts_code": "6109.10.0012", "description": "Cotton T-shirts",
+                "quantity": 1200, "unit": "PCS", "value": 8400.0, "currency": "USD",
+                "country_of_origin": "VN",
+                "inputs": [
+                    {"material": "cotton yarn", "hts_code": "5205.12", "country_of_origin": country,
+                     "supplier": {"name": f"{name} {i % 2000}", "address": address,
+                                  "country": country},
+                     "inputs": [{"material": "raw cotton", "hts_code": "5201.00",
+                                 "country_of_origin": "US"}]},
+                ],
+            }
+        ],
+    }  # fmt: skip
+
+
+def run(post: Any, batches: int, size: int) -> None:
+    run_id = f"{int(time.time()) % 100000:05d}"
+    total = 0
+    elapsed = 0.0
+    for b in range(batches):
+        body = {"shipments": [manifest(b * size + i, run_id) for i in range(size)]}
+        started = time.perf_counter()
+        response = post(body)
+        took = time.perf_counter() - started
+        if response.status_code != 200:
+            print(f"batch {b}: HTTP {response.status_code} {response.text[:300]}")
+            return
+        summary = response.json()["summary"]
+        total += summary["created"]
+        elapsed += took
+        print(f"batch {b + 1}/{batches}: {summary} in {took:.2f} s -> {size / took:,.0f}/s")
+    print(f"OVERALL: {total:,} shipments in {elapsed:.2f} s = {total / elapsed:,.0f} shipments/s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=5)
+    parser.add_argument("--size", type=int, default=1000)
+    parser.add_argument("--database-url")
+    parser.add_argument("--no-lists", action="store_true", help="rules only (no list index)")
+    parser.add_argument("--url", help="a running service, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--key", help="API key for --url (importer key for 'Bench Importer')")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]} on {platform.machine()}, {os.cpu_count()} CPUs")
+    if args.url:
+        with httpx.Client(base_url=args.url, timeout=600) as client:
+            headers = {"Authorization": f"Bearer {args.key}"}
+            run(lambda body: client.post("/v1/shipments/batch", json=body, headers=headers),
+                args.batches, args.size)  # fmt: skip
+        return 0
+
+    from fastapi.testclient import TestClient
+
+    from app.db import migrate
+    from app.main import create_app
+
+    configure_logging("WARNING", False)
+    tmp = tempfile.mkdtemp(prefix="bench_batch_")
+    url = args.database_url or f"sqlite:///{tmp}/bench.db"
+    settings = Settings(
+        database_url=url,
+        data_dir=Path(tmp),
+        log_level="WARNING",
+        load_bundled_lists=not args.no_lists,
+        lists_poll_seconds=3600,
+    )
+    migrate.upgrade(url)
+    print(f"database {url.split('://')[0]}, lists {'off' if args.no_lists else 'bundled'}")
+    with TestClient(create_app(settings)) as client:
+        engine = make_engine(url)
+        with make_sessionmaker(engine)() as session:
+            _, key = keys.create_key(session, Role.IMPORTER, [IMPORTER])
+        engine.dispose()
+        headers = {"Authorization": f"Bearer {key}"}
+        run(lambda body: client.post("/v1/shipments/batch", json=body, headers=headers),
+            args.batches, args.size)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
