@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from types import UnionType
+from typing import Annotated, Union, get_args, get_origin
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
@@ -82,6 +83,21 @@ def _query_param_names(dependant: Dependant) -> set[str]:
     return names
 
 
+def _list_query_param_names(dependant: Dependant) -> set[str]:
+    """Query parameters declared as lists (which may repeat)."""
+    names = set()
+    for param in dependant.query_params:
+        annotation = param.field_info.annotation
+        options = (
+            get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+        )
+        if any(get_origin(option) in (list, tuple, set, frozenset) for option in options):
+            names.add(param.alias)
+    for sub in dependant.dependencies:
+        names |= _list_query_param_names(sub)
+    return names
+
+
 def reject_unknown_query_params(request: Request) -> None:
     """Unknown query parameters are refused, as unknown body fields are: a typo such as
     `?stauts=detained` must not silently return every shipment."""
@@ -95,4 +111,14 @@ def reject_unknown_query_params(request: Request) -> None:
         raise Unprocessable(
             f"unknown query parameter(s): {', '.join(unknown)}",
             errors=[{"field": name, "reason": "unknown query parameter"} for name in unknown],
+        )
+    repeated = sorted(
+        name
+        for name in set(request.query_params) - _list_query_param_names(dependant)
+        if len(request.query_params.getlist(name)) > 1
+    )
+    if repeated:
+        raise Unprocessable(
+            f"query parameter(s) given more than once: {', '.join(repeated)}",
+            errors=[{"field": name, "reason": "given more than once"} for name in repeated],
         )

@@ -113,10 +113,14 @@ def _allowed_methods(request: Request) -> str | None:
             regex = "^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"
             patterns.append((re.compile(regex), {m.upper() for m in operations}))
         request.app.state.allow_patterns = patterns
-    methods: set[str] = set()
-    for pattern, allowed in patterns:
-        if pattern.match(request.url.path):
-            methods |= allowed
+    # A literal path (/v1/shipments/batch) wins over a template it also fits
+    # (/v1/shipments/{shipment_id}), as it does in the router.
+    path = request.url.path
+    literal = [
+        allowed for pattern, allowed in patterns if pattern.pattern == f"^{re.escape(path)}$"
+    ]
+    matches = literal or [allowed for pattern, allowed in patterns if pattern.match(path)]
+    methods: set[str] = set().union(*matches) if matches else set()
     return ", ".join(sorted(methods)) if methods else None
 
 

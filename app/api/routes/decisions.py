@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.deps import SessionDep, require_roles
+from app.api.schemas.codes import IsoDateTime
 from app.errors import NotFound
 from app.services import audit
 from app.services.principal import Principal, Role
@@ -38,8 +39,8 @@ def decision_filter(
     sector: Annotated[str | None, Query(max_length=64)] = None,
     country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
     shipment: uuid.UUID | None = None,
-    date_from: Annotated[datetime | None, Query(alias="from")] = None,
-    date_to: Annotated[datetime | None, Query(alias="to")] = None,
+    date_from: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    date_to: Annotated[IsoDateTime | None, Query(alias="to")] = None,
 ) -> audit.DecisionFilter:
     return audit.DecisionFilter(
         importer=importer,
@@ -136,7 +137,7 @@ def verify_decisions(
     return {**answer, "cached": False}
 
 
-@router.get("/decisions/{seq}", responses={**PROBLEMS, 404: {"description": "No such record"}})
+@router.get("/decisions/{seq:int}", responses={**PROBLEMS, 404: {"description": "No such record"}})
 def get_decision(seq: int, session: SessionDep, _: AuditorDep) -> dict[str, Any]:
     found = audit.get_decision(session, seq)
     if found is None:
@@ -162,8 +163,8 @@ def stats(
     importer: Annotated[str | None, Query(max_length=200)] = None,
     country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
     sector: Annotated[str | None, Query(max_length=64)] = None,
-    date_from: Annotated[datetime | None, Query(alias="from")] = None,
-    date_to: Annotated[datetime | None, Query(alias="to")] = None,
+    date_from: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    date_to: Annotated[IsoDateTime | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     """Shipments and declared value by month, status, sector, origin and ground.
 

@@ -20,7 +20,7 @@ AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 OperatorDep = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.AUDITOR))]
 
 
-@router.get("/jobs/{job_id}")
+@router.get("/jobs/{job_id:uuid}")
 def get_job(job_id: uuid.UUID, session: SessionDep, principal: OperatorDep) -> Any:
     """State (queued, running, succeeded, failed), progress counts, times, result summary."""
     return jsonable_encoder(service.describe(service.get_job(session, job_id)))

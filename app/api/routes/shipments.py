@@ -62,7 +62,7 @@ def submit_shipment(
     return json_response(body, status_code=201 if created else 200)
 
 
-@router.get("/shipments/{shipment_id}", response_model=ShipmentOut, responses=PROBLEMS)
+@router.get("/shipments/{shipment_id:uuid}", response_model=ShipmentOut, responses=PROBLEMS)
 def get_shipment(
     shipment_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 ) -> dict[str, Any]:
