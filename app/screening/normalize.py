@@ -28,6 +28,7 @@ from app.screening.vocab import (
     HAN_PLACES,
     HAN_STOP,
     LEGAL_FORMS,
+    PINYIN_SYLLABLES,
     PLACES,
     STOP_WORDS,
 )
@@ -118,7 +119,47 @@ def pinyin(word: str) -> str:
     return "".join(lazy_pinyin(word)).replace("v", "u").replace("ü", "u")
 
 
+_LONGEST_SYLLABLE = max(len(s) for s in PINYIN_SYLLABLES)
+
+
+@lru_cache(maxsize=65536)
+def is_pinyin(word: str) -> bool:
+    """True when the whole word splits into toneless pinyin syllables ("daqin", "yixing")."""
+    if not word or not word.isascii() or not word.isalpha():
+        return False
+    reachable = [True] + [False] * len(word)
+    for end in range(1, len(word) + 1):
+        for size in range(1, min(_LONGEST_SYLLABLE, end) + 1):
+            if reachable[end - size] and word[end - size : end] in PINYIN_SYLLABLES:
+                reachable[end] = True
+                break
+    return reachable[-1]
+
+
+def is_transposition(a: str, b: str) -> bool:
+    """One swap of adjacent letters: the commonest keying slip ("Chanjgi" for "Changji")."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and a[diff[0]] == b[diff[1]]
+        and (a[diff[1]] == b[diff[0]])
+    )
+
+
+def _fold_pinyin_v(word: str) -> str:
+    """Latin text writes pinyin u-umlaut as v ("Lvzhou", "LV Se"); hanzi give "lu"."""
+    if "v" in word and ("lv" in word or "nv" in word):
+        folded = word.replace("lv", "lu").replace("nv", "nu")
+        if is_pinyin(folded):
+            return folded
+    return word
+
+
 def canonical_word(word: str, person: bool) -> str:
+    word = _fold_pinyin_v(word)
     if person:
         return word
     if word in CANONICAL:
@@ -157,10 +198,15 @@ def _vocabulary_typo(word: str) -> str | None:
 
     table = _vocabulary_deletes()
     keys = {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+    pinyin_word = is_pinyin(word)
     for key in sorted(keys):
         for known in table.get(key, ()):
-            if known[0] == word[0] and OSA.distance(word, known, score_cutoff=1) <= 1:
-                return CANONICAL.get(known, known)
+            if known[0] != word[0] or OSA.distance(word, known, score_cutoff=1) > 1:
+                continue
+            if pinyin_word and is_pinyin(known) and not is_transposition(word, known):
+                # "Yixing" is a city and a firm's name, not a slip for the place "Yining".
+                continue
+            return CANONICAL.get(known, known)
     return None
 
 
@@ -217,7 +263,8 @@ def _han_org_tokens(run: str, paren: bool, legal: list[str]) -> list[Token]:
     while stripped:
         stripped = False
         for suffix in _HAN_LEGAL_SUFFIXES:
-            if run.endswith(suffix) and len(run) > len(suffix):
+            # A run that is only a legal form ("有限责任公司" after "(集团)") goes entirely.
+            if run.endswith(suffix):
                 legal.append(suffix)
                 run = run[: -len(suffix)]
                 stripped = True
@@ -312,8 +359,37 @@ def _latin_tokens(piece: str, person: bool, paren: bool, legal: list[str]) -> li
             legal.append(raw)
         tokens.append(Token(word, kind, raw, paren=paren))
     if not person and len(tokens) >= 2:
+        tokens = _syllable_stop_words(tokens)
         tokens = _merge_syllables(tokens, legal)
     return tokens
+
+
+def _syllable_stop_words(tokens: list[Token]) -> list[Token]:
+    """In syllable-by-syllable pinyin ("A Ke Su", "Yi Da"), stop words that are also pinyin
+    syllables (a, e, an, de, da, le, ...) are syllables of the name, not connectives: a stop
+    word becomes a core token when it sits in a run of single-syllable words that holds at
+    least one word which is not a stop word. "Banco de la Nacion" is unchanged."""
+    single = [
+        not t.han and t.kind in (CORE, STOP, PLACE, GENERIC_KIND) and t.text in PINYIN_SYLLABLES
+        for t in tokens
+    ]
+    out = list(tokens)
+    i = 0
+    while i < len(tokens):
+        if not single[i]:
+            i += 1
+            continue
+        end = i
+        while end < len(tokens) and single[end]:
+            end += 1
+        run = range(i, end)
+        if end - i >= 2 and any(tokens[k].kind != STOP for k in run):
+            for k in run:
+                if tokens[k].kind == STOP:
+                    t = tokens[k]
+                    out[k] = Token(t.text, CORE, t.raw, han=t.han, paren=t.paren)
+        i = end
+    return out
 
 
 @lru_cache(maxsize=131072)

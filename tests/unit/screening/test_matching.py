@@ -170,3 +170,50 @@ def test_compare_is_symmetric_enough_and_explains() -> None:
     assert band3 is None and s3 < 0.75
     s4, _, e4 = compare("Hoshine Silicon", "Hoshine Silicon", country_a="CN", country_b="US")
     assert e4["qualifiers"]["country"]["outcome"] == "conflict" and s4 < 1.0
+
+
+def test_generic_words_that_swap_roles_are_not_strong() -> None:
+    listed = "Xinjiang Production and Construction Corps"
+    score, band, explanation = compare("Xinjiang Construction Products Co.", listed)
+    assert band != Band.STRONG and explanation["penalties"]["generic_role_swap"] < 0
+    # A distinctive token moving (place after the brand) stays a small tie-breaker.
+    moved, moved_band, moved_explanation = compare(
+        "Daqo New Energy (Xinjiang) Co Ltd", "Xinjiang Daqo New Energy Co., Ltd."
+    )
+    assert moved_band == Band.STRONG and "generic_role_swap" not in moved_explanation["penalties"]
+
+
+@pytest.mark.parametrize(
+    ("query", "listed"),
+    [
+        ("Xinjiang Daqing Energy", "Xinjiang Daqin Energy Co., Ltd."),  # one letter, short token
+        ("Yixing Science & Technology Co Ltd", "Yixin Science and Technology Co. Ltd."),
+        ("Suzhou Kedi Technology", "Suzhou Keda Technology Co., Ltd."),
+    ],
+)
+def test_short_distinctive_token_one_letter_off_is_possible_not_strong(
+    query: str, listed: str
+) -> None:
+    score, band, explanation = compare(query, listed)
+    assert band == Band.POSSIBLE, (score, explanation)
+    assert "distinctive_not_exact" in explanation["penalties"]
+
+
+@pytest.mark.parametrize(
+    ("query", "listed"),
+    [
+        ("Sichuan Jingweda Technology Group", "Sichuan Jingweida Technology Group Co., Ltd."),
+        ("Hosihne Silicon Industry", "Hoshine Silicon Industry Co., Ltd."),  # keying swap
+        ("Xinjiang Tengxaing Magnesium Products", "Xinjiang Tengxiang Magnesium Products Co."),
+    ],
+)
+def test_typos_in_long_tokens_and_letter_swaps_stay_strong(query: str, listed: str) -> None:
+    score, band, explanation = compare(query, listed)
+    assert band == Band.STRONG, (score, explanation)
+
+
+def test_syllable_by_syllable_pinyin_keeps_a_and_lv() -> None:
+    score, band, _ = compare("A Ke Su Hua Fu Se Fang", "阿克苏华孚色纺有限公司")
+    assert band == Band.STRONG and score >= 0.95
+    lv, lv_band, _ = compare("Hong Yuan Lv Se Neng Yuan", "弘元绿色能源股份有限公司")
+    assert lv_band == Band.STRONG, lv

@@ -123,3 +123,20 @@ def test_any_text_normalises_and_scores_within_bounds(a: str, b: str) -> None:
     assert explanation["matcher_version"]
     if a.strip() and name_forms(a) and any(t.kind != "stop" for t in name_forms(a)[0].tokens):
         assert compare(a, a)[0] >= 0.9
+
+
+def test_pinyin_syllables_that_are_stop_words() -> None:
+    assert [(t.text, t.kind) for t in name_forms("A Ke Su")[0].tokens] == [
+        ("a", CORE),
+        ("ke", CORE),
+        ("su", CORE),
+    ]
+    # Connectives between words that are not single syllables stay stop words.
+    kinds = [t.kind for t in name_forms("Banco de la Nacion")[0].tokens]
+    assert kinds == [CORE, "stop", "stop", CORE]
+
+
+def test_pinyin_names_are_not_corrected_to_other_pinyin_vocabulary() -> None:
+    assert texts("Yixing Science") == ["yixing", "science"]  # not the place Yining
+    assert texts("Xinjang Cotton") == ["xinjiang", "cotton"]  # a slip, not a name
+    assert texts("新疆有色金属工业(集团)有限责任公司") == ["xinjiang", "yousejinshu", "gongye"]
