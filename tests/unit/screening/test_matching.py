@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.domain.screening import Band, ListMatch
 from app.screening.entry import Alias, AliasKind, ListEntry, Schema
-from app.screening.scorer import MATCHER_VERSION
+from app.screening.normalize import name_forms
+from app.screening.scorer import MATCHER_VERSION, prepare, score_pair, score_upper_bound
 from app.screening.screener import Screener, ScreenQuery, compare
 
 XPCC = ListEntry(
@@ -217,3 +220,38 @@ def test_syllable_by_syllable_pinyin_keeps_a_and_lv() -> None:
     assert band == Band.STRONG and score >= 0.95
     lv, lv_band, _ = compare("Hong Yuan Lv Se Neng Yuan", "弘元绿色能源股份有限公司")
     assert lv_band == Band.STRONG, lv
+
+
+_WORDS = [
+    "xin", "jiang", "xinjiang", "hua", "fu", "huafu", "zhong", "tai", "zhongtai", "daqo",
+    "daqin", "daqing", "new", "energy", "cotton", "textile", "co", "ltd", "group", "a", "ke",
+    "su", "aksu", "hoshine", "silicon", "industry", "public", "security", "bureau", "no", "4",
+    "5", "ji", "tuan", "(shanshan)", "tech", "technology", "prod", "production", "corps",
+    "新疆", "华孚", "大全", "纺织", "有限公司",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_WORDS), min_size=1, max_size=7),
+    st.lists(st.sampled_from(_WORDS), min_size=1, max_size=7),
+    st.booleans(),
+)
+def test_score_upper_bound_is_never_below_the_score(
+    query_words: list[str], listed_words: list[str], person: bool
+) -> None:
+    # The index skips candidates whose bound is below the possible band: the bound must hold.
+    schema = Schema.PERSON if person else None
+    for qf in name_forms(" ".join(query_words), schema):
+        for cf in name_forms(" ".join(listed_words), schema, acronyms=True):
+            q, c = prepare(qf), prepare(cf)
+            assert score_upper_bound(q, c) >= score_pair(q, c, person=person).score - 1e-9
+
+
+def test_identical_names_on_two_lists_are_both_returned() -> None:
+    sdn = ListEntry("ofac_sdn", "1", Schema.ORGANIZATION, "Xinjiang Public Security Bureau")
+    csl = ListEntry("csl_sdn", "c1", Schema.ORGANIZATION, "XINJIANG PUBLIC SECURITY BUREAU")
+    screener = Screener([sdn, csl])
+    assert len(screener.index.groups) * 2 == len(screener.index.forms)  # each form scored once
+    found = {(m.list, m.entry_id) for m in screener.screen("Xinjiang Public Security Bureau")}
+    assert found == {("ofac_sdn", "1"), ("csl_sdn", "c1")}
