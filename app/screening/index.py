@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 from app.screening.entry import ListEntry, Schema
 from app.screening.normalize import CORE, STOP, NameForm, Token, name_forms
@@ -35,23 +34,7 @@ MAX_CANDIDATES = 300
 RANK_LIMIT = 60  # candidates scored per query form when retrieval finds more
 BOUND_BUDGET = 240  # candidates whose score bound is computed per query form, best estimate first
 CANDIDATE_FLOOR = 0.6  # best reachable score a candidate needs to be scored at all
-
-
-def _prepared_fields(prepared: PreparedForm) -> tuple[Any, ...]:
-    """Everything of a PreparedForm but its NameForm (for members of one group)."""
-    return (
-        prepared.tokens,
-        prepared.weights,
-        prepared.total,
-        prepared.joinable,
-        prepared.texts,
-        prepared.distinctive,
-        prepared.letters,
-        prepared.piece,
-        prepared.longest,
-        prepared.heads,
-        prepared.any_piece,
-    )
+NEIGHBOUR_CACHE_SIZE = 65536  # entries in each memo (typo neighbours, prepared queries)
 
 
 def deletions(text: str) -> set[str]:
@@ -113,7 +96,7 @@ class NameIndex:
                 # Same tokens, same weights: share the prepared form too (less memory).
                 prepared = prepared_groups[group_id][0]
                 if prepared.form is not form:
-                    prepared = PreparedForm(form, *_prepared_fields(prepared))
+                    prepared = replace(prepared, form=form)
                 self.forms.append(IndexedForm(position, alias, prepared))
                 members[group_id].append(form_id)
                 continue
@@ -139,12 +122,19 @@ class NameIndex:
         ]
         # Symmetric-delete dictionary over distinct spellings (not postings): a query token's
         # neighbours are verified with the scorer's own typo rule before any posting is read.
+        self._neighbour_cache: dict[str, frozenset[str]] = {}
+        self._query_cache: dict[NameForm, PreparedForm] = {}
         self.neighbours: dict[str, list[str]] = {}
         for surface in surfaces:
             for key in deletions(surface):
                 self.neighbours.setdefault(key, []).append(surface)
 
-    def typo_neighbours(self, surface: str) -> set[str]:
+    def typo_neighbours(self, surface: str) -> frozenset[str]:
+        """Listed spellings one typo away; memoised (supplier and brand words recur across
+        manifests, and the answer depends only on the word and the index)."""
+        cached = self._neighbour_cache.get(surface)
+        if cached is not None:
+            return cached
         found: set[str] = set()
         for key in deletions(surface):
             for candidate in self.neighbours.get(key, ()):
@@ -154,7 +144,10 @@ class NameIndex:
                     and typo_similarity(surface, candidate, False) > 0
                 ):
                     found.add(candidate)
-        return found
+        if len(self._neighbour_cache) >= NEIGHBOUR_CACHE_SIZE:
+            self._neighbour_cache.clear()  # crude but bounded; refills with the words in use
+        result = self._neighbour_cache[surface] = frozenset(found)
+        return result
 
     def rarity(self, text: str) -> float:
         df = self._df.get(text, 0)
@@ -163,7 +156,13 @@ class NameIndex:
         return max(RARITY_FLOOR, min(1.0, math.log(self._n / df) / RARITY_SCALE))
 
     def prepare_query(self, form: NameForm) -> PreparedForm:
-        return prepare(form, self.rarity)
+        """The query side of scoring, memoised per form (parties recur across shipments)."""
+        cached = self._query_cache.get(form)
+        if cached is None:
+            if len(self._query_cache) >= NEIGHBOUR_CACHE_SIZE:
+                self._query_cache.clear()
+            cached = self._query_cache[form] = prepare(form, self.rarity)
+        return cached
 
     def candidates(self, query: PreparedForm, floor_score: float = 0.0) -> list[int]:
         """Group ids worth scoring against one query form: retrieved through the postings, and
