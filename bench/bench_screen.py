@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import os
 import platform
 import random
@@ -178,6 +179,10 @@ def main() -> None:
     parsed = time.perf_counter()
     screener = Screener(entries)
     built = time.perf_counter()
+    # As the service does after loading lists (app/services/bootstrap.py): the index is
+    # long-lived, so the cyclic collector should not walk its millions of objects.
+    gc.collect()
+    gc.freeze()
     print(
         f"entries: {len(entries)}  names+aliases indexed: {screener.names_indexed}  "
         f"name forms: {len(screener.index.forms)} ({len(screener.index.groups)} distinct)"
