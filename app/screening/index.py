@@ -6,6 +6,10 @@ symmetric-delete dictionary, so a query token finds its one-edit neighbours; eac
 is checked with the scorer's typo rule before its postings are read.
 Generated acronyms live in their own postings and answer single-token queries only.
 
+Identical normalised forms (the CSL republishes the SDN list, aliases differ only in legal
+form or case) are one FormGroup: postings point at groups, so each distinct form is scored
+once per query and its score fans out to every entry that carries it.
+
 Retrieval uses the heaviest query tokens first and stops once the tokens not yet used could
 not, on their own, lift a candidate into the possible band; a candidate is kept if the weight
 it shares with the query plus that unused weight still could.
@@ -15,11 +19,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.screening.entry import ListEntry, Schema
-from app.screening.normalize import CORE, STOP, NameForm, name_forms
-from app.screening.scorer import PreparedForm, prepare, typo_similarity
+from app.screening.normalize import CORE, STOP, NameForm, Token, name_forms
+from app.screening.scorer import PreparedForm, prepare, score_upper_bound, typo_similarity
 
 FUZZY_MIN_LEN = 5
 RARITY_FLOOR = 0.35  # the commonest core token still counts a third of a rare one
@@ -28,7 +32,9 @@ UNRETRIEVED_SHARE = 0.35  # stop using tokens once the rest weigh less than this
 KEEP_SHARE = 0.5  # keep candidates that could still reach this share of the query weight
 MAX_CANDIDATES = 300
 RANK_LIMIT = 60  # candidates scored per query form when retrieval finds more
+BOUND_BUDGET = 240  # candidates whose score bound is computed per query form, best estimate first
 CANDIDATE_FLOOR = 0.6  # best reachable score a candidate needs to be scored at all
+NEIGHBOUR_CACHE_SIZE = 65536  # entries in each memo (typo neighbours, prepared queries)
 
 
 def deletions(text: str) -> set[str]:
@@ -47,6 +53,15 @@ class IndexedForm:
     prepared: PreparedForm
 
 
+@dataclass(frozen=True, slots=True)
+class FormGroup:
+    """One distinct normalised form and every indexed form (entry alias) that has it."""
+
+    prepared: PreparedForm  # the first member's; members differ only in legal forms and case
+    person: bool  # scored with person rules (the key includes it, so members agree)
+    members: tuple[int, ...]  # ids into NameIndex.forms
+
+
 class NameIndex:
     def __init__(self, entries: Sequence[ListEntry]) -> None:
         self.entries: tuple[ListEntry, ...] = tuple(entries)
@@ -63,31 +78,63 @@ class NameIndex:
         self._df = document_frequency
         self._n = max(1, len({(p, a) for p, a, _ in raw}))
         self.forms: list[IndexedForm] = []
+        self.groups: list[FormGroup] = []
+        # Postings hold group ids (one per distinct normalised form).
         self.exact: dict[str, list[int]] = {}
         self.by_surface: dict[str, list[int]] = {}  # unfolded spelling when it differs
         self.acronyms: dict[str, list[int]] = {}
         surfaces: set[str] = set()
+        group_of: dict[tuple[str, tuple[Token, ...], bool], int] = {}
+        members: list[list[int]] = []
+        prepared_groups: list[tuple[PreparedForm, bool]] = []
         for position, alias, form in raw:
             form_id = len(self.forms)
-            self.forms.append(IndexedForm(position, alias, prepare(form, self.rarity)))
+            person = self.entries[position].schema == Schema.PERSON
+            group_key = (form.variant, form.tokens, person)
+            group_id = group_of.get(group_key)
+            if group_id is not None:
+                # Same tokens, same weights: share the prepared form too (less memory).
+                prepared = prepared_groups[group_id][0]
+                if prepared.form is not form:
+                    prepared = replace(prepared, form=form)
+                self.forms.append(IndexedForm(position, alias, prepared))
+                members[group_id].append(form_id)
+                continue
+            prepared = prepare(form, self.rarity)
+            self.forms.append(IndexedForm(position, alias, prepared))
+            group_id = len(members)
+            group_of[group_key] = group_id
+            members.append([form_id])
+            prepared_groups.append((prepared, person))
             if form.variant == "acronym":
-                self.acronyms.setdefault(form.tokens[0].text, []).append(form_id)
+                self.acronyms.setdefault(form.tokens[0].text, []).append(group_id)
                 continue
             for token in {t.text: t for t in form.tokens if t.kind != STOP}.values():
-                self.exact.setdefault(token.text, []).append(form_id)
+                self.exact.setdefault(token.text, []).append(group_id)
                 if token.han:
                     continue
                 if token.raw != token.text:
-                    self.by_surface.setdefault(token.raw, []).append(form_id)
+                    self.by_surface.setdefault(token.raw, []).append(group_id)
                 surfaces.update(x for x in (token.text, token.raw) if len(x) >= FUZZY_MIN_LEN)
+        self.groups = [
+            FormGroup(prepared, person, tuple(ids))
+            for (prepared, person), ids in zip(prepared_groups, members, strict=True)
+        ]
         # Symmetric-delete dictionary over distinct spellings (not postings): a query token's
         # neighbours are verified with the scorer's own typo rule before any posting is read.
+        self._neighbour_cache: dict[str, frozenset[str]] = {}
+        self._query_cache: dict[NameForm, PreparedForm] = {}
         self.neighbours: dict[str, list[str]] = {}
         for surface in surfaces:
             for key in deletions(surface):
                 self.neighbours.setdefault(key, []).append(surface)
 
-    def typo_neighbours(self, surface: str) -> set[str]:
+    def typo_neighbours(self, surface: str) -> frozenset[str]:
+        """Listed spellings one typo away; memoised (supplier and brand words recur across
+        manifests, and the answer depends only on the word and the index)."""
+        cached = self._neighbour_cache.get(surface)
+        if cached is not None:
+            return cached
         found: set[str] = set()
         for key in deletions(surface):
             for candidate in self.neighbours.get(key, ()):
@@ -97,7 +144,10 @@ class NameIndex:
                     and typo_similarity(surface, candidate, False) > 0
                 ):
                     found.add(candidate)
-        return found
+        if len(self._neighbour_cache) >= NEIGHBOUR_CACHE_SIZE:
+            self._neighbour_cache.clear()  # crude but bounded; refills with the words in use
+        result = self._neighbour_cache[surface] = frozenset(found)
+        return result
 
     def rarity(self, text: str) -> float:
         df = self._df.get(text, 0)
@@ -106,10 +156,18 @@ class NameIndex:
         return max(RARITY_FLOOR, min(1.0, math.log(self._n / df) / RARITY_SCALE))
 
     def prepare_query(self, form: NameForm) -> PreparedForm:
-        return prepare(form, self.rarity)
+        """The query side of scoring, memoised per form (parties recur across shipments)."""
+        cached = self._query_cache.get(form)
+        if cached is None:
+            if len(self._query_cache) >= NEIGHBOUR_CACHE_SIZE:
+                self._query_cache.clear()
+            cached = self._query_cache[form] = prepare(form, self.rarity)
+        return cached
 
-    def candidates(self, query: PreparedForm) -> list[int]:
-        """Form ids worth scoring against one query form."""
+    def candidates(self, query: PreparedForm, floor_score: float = 0.0) -> list[int]:
+        """Group ids worth scoring against one query form: retrieved through the postings, and
+        (for `floor_score` > 0) with a score upper bound (scorer.score_upper_bound) that
+        reaches it."""
         total = query.total
         if total <= 0:
             return []
@@ -117,9 +175,9 @@ class NameIndex:
             single = list(self.acronyms.get(query.tokens[0].text, ()))
             if query.form.variant == "acronym":
                 return [
-                    f
-                    for f in self.exact.get(query.tokens[0].text, ())
-                    if len(self.forms[f].prepared.tokens) == 1
+                    g
+                    for g in self.exact.get(query.tokens[0].text, ())
+                    if len(self.groups[g].prepared.tokens) == 1
                 ] + single
         else:
             single = []
@@ -161,7 +219,7 @@ class NameIndex:
                     hits[form_id] = hits.get(form_id, 0.0) + weight
         floor = KEEP_SHARE * total - remaining
         kept = []
-        forms = self.forms
+        groups = self.groups
         for form_id, hit in hits.items():
             if hit < floor:
                 continue
@@ -169,7 +227,8 @@ class NameIndex:
             # drop candidates that could not reach the keep share even if everything else
             # aligned (weights differ by side, hence the slack).
             reachable = min(total, hit + remaining)
-            surplus = forms[form_id].prepared.total - reachable
+            prepared = groups[form_id].prepared
+            surplus = prepared.total - reachable
             if surplus > 0 and reachable / (reachable + 0.6 * surplus) < CANDIDATE_FLOOR:
                 continue
             kept.append(form_id)
@@ -180,15 +239,28 @@ class NameIndex:
             texts = {t.text: w for t, w in zip(query.tokens, query.weights, strict=True)}
 
             def estimate(form_id: int) -> float:
-                prepared = forms[form_id].prepared
+                prepared = groups[form_id].prepared
                 shared = sum(w for t, w in texts.items() if t in prepared.texts)
                 overlap = max(shared, hits[form_id])
                 own = prepared.total
                 return overlap / (overlap + (total - overlap) + 0.6 * max(0.0, own - overlap))
 
             kept.sort(key=estimate, reverse=True)
+        if floor_score > 0:
+            # Score only candidates whose upper bound reaches the floor: the best-estimated
+            # first, up to RANK_LIMIT of them (so near-duplicates that cannot reach the possible
+            # band no longer crowd out one that can).
+            survivors = []
+            for form_id in kept[:BOUND_BUDGET]:
+                bound = score_upper_bound(query, groups[form_id].prepared, floor_score)
+                if bound >= floor_score:
+                    survivors.append(form_id)
+                    if len(survivors) == RANK_LIMIT:
+                        break
+            kept = survivors
+        else:
             kept = kept[:RANK_LIMIT]
         return kept + single
 
-    def all_form_ids(self) -> range:
-        return range(len(self.forms))
+    def all_group_ids(self) -> range:
+        return range(len(self.groups))

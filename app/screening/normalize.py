@@ -28,6 +28,7 @@ from app.screening.vocab import (
     HAN_PLACES,
     HAN_STOP,
     LEGAL_FORMS,
+    PINYIN_SYLLABLES,
     PLACES,
     STOP_WORDS,
 )
@@ -102,6 +103,8 @@ def has_han(text: str) -> bool:
 def fold(text: str) -> str:
     """NFKC, traditional->simplified, case folding, diacritics removed (Latin and others)."""
     text = unicodedata.normalize("NFKC", text)
+    if text.isascii():
+        return text.casefold()  # nothing to simplify or strip
     if has_han(text):
         text = to_simplified(text)
     text = text.casefold()
@@ -118,7 +121,47 @@ def pinyin(word: str) -> str:
     return "".join(lazy_pinyin(word)).replace("v", "u").replace("ü", "u")
 
 
+_LONGEST_SYLLABLE = max(len(s) for s in PINYIN_SYLLABLES)
+
+
+@lru_cache(maxsize=65536)
+def is_pinyin(word: str) -> bool:
+    """True when the whole word splits into toneless pinyin syllables ("daqin", "yixing")."""
+    if not word or not word.isascii() or not word.isalpha():
+        return False
+    reachable = [True] + [False] * len(word)
+    for end in range(1, len(word) + 1):
+        for size in range(1, min(_LONGEST_SYLLABLE, end) + 1):
+            if reachable[end - size] and word[end - size : end] in PINYIN_SYLLABLES:
+                reachable[end] = True
+                break
+    return reachable[-1]
+
+
+def is_transposition(a: str, b: str) -> bool:
+    """One swap of adjacent letters: the commonest keying slip ("Chanjgi" for "Changji")."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and a[diff[0]] == b[diff[1]]
+        and (a[diff[1]] == b[diff[0]])
+    )
+
+
+def _fold_pinyin_v(word: str) -> str:
+    """Latin text writes pinyin u-umlaut as v ("Lvzhou", "LV Se"); hanzi give "lu"."""
+    if "v" in word and ("lv" in word or "nv" in word):
+        folded = word.replace("lv", "lu").replace("nv", "nu")
+        if is_pinyin(folded):
+            return folded
+    return word
+
+
 def canonical_word(word: str, person: bool) -> str:
+    word = _fold_pinyin_v(word)
     if person:
         return word
     if word in CANONICAL:
@@ -157,10 +200,15 @@ def _vocabulary_typo(word: str) -> str | None:
 
     table = _vocabulary_deletes()
     keys = {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+    pinyin_word = is_pinyin(word)
     for key in sorted(keys):
         for known in table.get(key, ()):
-            if known[0] == word[0] and OSA.distance(word, known, score_cutoff=1) <= 1:
-                return CANONICAL.get(known, known)
+            if known[0] != word[0] or OSA.distance(word, known, score_cutoff=1) > 1:
+                continue
+            if pinyin_word and is_pinyin(known) and not is_transposition(word, known):
+                # "Yixing" is a city and a firm's name, not a slip for the place "Yining".
+                continue
+            return CANONICAL.get(known, known)
     return None
 
 
@@ -217,7 +265,8 @@ def _han_org_tokens(run: str, paren: bool, legal: list[str]) -> list[Token]:
     while stripped:
         stripped = False
         for suffix in _HAN_LEGAL_SUFFIXES:
-            if run.endswith(suffix) and len(run) > len(suffix):
+            # A run that is only a legal form ("有限责任公司" after "(集团)") goes entirely.
+            if run.endswith(suffix):
                 legal.append(suffix)
                 run = run[: -len(suffix)]
                 stripped = True
@@ -269,13 +318,20 @@ def _merge_syllables(tokens: list[Token], legal: list[str]) -> list[Token]:
     "You Xian Gong Si" -> youxian gongsi), so they weigh nothing. Other words are left to
     the scorer's span joining, which sees the listed name and so cannot guess wrong
     ("Hua Fu Shi Shang" is huafu shishang, not hua fushi shang)."""
+    eligible = [len(t.text) <= 6 and not t.han and t.kind != NUMBER for t in tokens]
+    # run[i]: how many eligible tokens start at i (no span can be longer).
+    run = [0] * (len(tokens) + 1)
+    for i in range(len(tokens) - 1, -1, -1):
+        run[i] = run[i + 1] + 1 if eligible[i] else 0
+    if max(run) < 2:
+        return tokens
     out: list[Token] = []
     i = 0
     while i < len(tokens):
         for size in (4, 3, 2):
-            span = tokens[i : i + size]
-            if len(span) < size or any(len(t.text) > 6 or t.han or t.kind == NUMBER for t in span):
+            if run[i] < size:
                 continue
+            span = tokens[i : i + size]
             word = "".join(t.text for t in span)
             word = CANONICAL.get(word, word)
             kind = _VOCAB_KIND.get(word)
@@ -312,8 +368,76 @@ def _latin_tokens(piece: str, person: bool, paren: bool, legal: list[str]) -> li
             legal.append(raw)
         tokens.append(Token(word, kind, raw, paren=paren))
     if not person and len(tokens) >= 2:
+        if any(t.kind == STOP for t in tokens):
+            tokens = _syllable_stop_words(tokens)
         tokens = _merge_syllables(tokens, legal)
     return tokens
+
+
+def _syllable_stop_words(tokens: list[Token]) -> list[Token]:
+    """In syllable-by-syllable pinyin ("A Ke Su", "Yi Da"), stop words that are also pinyin
+    syllables (a, e, an, de, da, le, ...) are syllables of the name, not connectives: a stop
+    word becomes a core token when it sits in a run of single-syllable words that holds at
+    least one word which is not a stop word. "Banco de la Nacion" is unchanged."""
+    single = [
+        not t.han and t.kind in (CORE, STOP, PLACE, GENERIC_KIND) and t.text in PINYIN_SYLLABLES
+        for t in tokens
+    ]
+    out = list(tokens)
+    i = 0
+    while i < len(tokens):
+        if not single[i]:
+            i += 1
+            continue
+        end = i
+        while end < len(tokens) and single[end]:
+            end += 1
+        run = range(i, end)
+        if end - i >= 2 and any(tokens[k].kind != STOP for k in run):
+            for k in run:
+                if tokens[k].kind == STOP:
+                    t = tokens[k]
+                    out[k] = Token(t.text, CORE, t.raw, han=t.han, paren=t.paren)
+        i = end
+    return out
+
+
+TRUNCATION_MIN_LEN = 30  # party-name fields are cut at 30-40 characters on trade documents
+
+
+@lru_cache(maxsize=1)
+def _vocabulary_prefixes() -> dict[str, str]:
+    """Proper prefixes (two letters or more) of vocabulary words -> the kind they would have:
+    legal if any legal form starts so, else generic if any generic word does."""
+    table: dict[str, str] = {}
+    for words, kind in ((GENERIC, GENERIC_KIND), (LEGAL_FORMS, LEGAL)):
+        for word in words:
+            for end in range(2, len(word)):
+                if kind == LEGAL or table.get(word[:end]) != LEGAL:
+                    table[word[:end]] = kind
+    return table
+
+
+def _truncated_word(token: Token, legal: list[str]) -> Token:
+    """The last word of a long name may be cut by the field width ("... IRON & ST",
+    "... INDUSTRY GROU"): an unknown word that starts a legal form is dropped like one, one
+    that starts a generic word weighs like one."""
+    if token.kind != CORE or token.han or token.paren or token.text in _known_words():
+        return token
+    kind = _vocabulary_prefixes().get(token.text)
+    if kind == LEGAL:
+        legal.append(token.raw)
+        return Token(token.text, LEGAL, token.raw)
+    if kind == GENERIC_KIND:
+        return Token(token.text, GENERIC_KIND, token.raw)
+    return token
+
+
+def _substantial(tokens: tuple[Token, ...]) -> bool:
+    return (
+        any(t.kind not in (STOP, LEGAL) for t in tokens)
+        and sum(len(t.text) for t in tokens if t.kind != STOP) >= 4
+    )
 
 
 @lru_cache(maxsize=131072)
@@ -337,6 +461,14 @@ def name_forms(
         paren_groups.append(_latin_tokens(m.group(1), person, True, legal))
         position = m.end()
     main += _latin_tokens(text[position:], person, False, legal)
+    if (
+        not person
+        and len(name) >= TRUNCATION_MIN_LEN
+        and len(main) >= 2
+        # "... Neng Ke Ji" is pinyin written syllable by syllable, not a cut word.
+        and not (main[-1].text in PINYIN_SYLLABLES and main[-2].text in PINYIN_SYLLABLES)
+    ):
+        main[-1] = _truncated_word(main[-1], legal)
 
     forms: list[NameForm] = []
     spoken = [t for t in main if t.kind not in (STOP,)]
@@ -358,6 +490,15 @@ def name_forms(
     forms.append(NameForm(name, scored, tuple(legal), "name", uses_pinyin))
     for extra in extra_forms:
         forms.append(NameForm(name, tuple(extra), (), "name", False))
+
+    han_part = tuple(t for t in scored if t.han)
+    latin_part = tuple(t for t in scored if not t.han)
+    if _substantial(han_part) and _substantial(latin_part):
+        # A bill of lading that gives both names, run together ("新疆大全...XINJIANG DAQO ...
+        # CO.,LTD"): each script's part is a name of its own; together they are one name
+        # written twice, and every token would count as unmatched once.
+        forms.append(NameForm(name, han_part, tuple(legal), "name", True))
+        forms.append(NameForm(name, latin_part, tuple(legal), "name", False))
 
     runs = _HAN_RUN.findall(text)
     if schema is None and len(runs) == 1 and 2 <= len(runs[0]) <= 4 and not legal:

@@ -50,12 +50,6 @@ def band_for(score: float, strong: float, possible: float) -> Band | None:
     return None
 
 
-def _schema_allows(query: Schema | None, listed: Schema) -> bool:
-    if query is None:
-        return True
-    return (query == Schema.PERSON) == (listed == Schema.PERSON)
-
-
 def address_words(text: str) -> set[str]:
     return {w for w in _ADDRESS_WORD.findall(fold(text)) if w not in _ADDRESS_COMMON}
 
@@ -183,21 +177,25 @@ class Screener:
         `exhaustive=True` scores every indexed form (slow; used to audit the index recall).
         """
         best: dict[int, tuple[float, PreparedForm, PairScore, str, int]] = {}
+        index = self.index
+        # No candidate below this name score can reach the possible band, whatever qualifiers add.
+        floor_score = self.possible - COUNTRY_AGREE - ADDRESS_AGREE_STRONG
         for q in self._query_forms(name, schema):
-            form_ids: Iterable[int] = (
-                self.index.all_form_ids() if exhaustive else self.index.candidates(q)
+            group_ids: Iterable[int] = (
+                index.all_group_ids() if exhaustive else index.candidates(q, floor_score)
             )
-            for form_id in form_ids:
-                indexed = self.index.forms[form_id]
-                entry = self.index.entries[indexed.entry]
-                if not _schema_allows(schema, entry.schema):
+            for group_id in group_ids:
+                group = index.groups[group_id]
+                if schema is not None and (schema == Schema.PERSON) != group.person:
                     continue
-                pair = score_pair(q, indexed.prepared, person=entry.schema == Schema.PERSON)
+                pair = score_pair(q, group.prepared, person=group.person)
                 if pair.score <= 0:
                     continue
-                current = best.get(indexed.entry)
-                if current is None or pair.score > current[0]:
-                    best[indexed.entry] = (pair.score, q, pair, indexed.alias, form_id)
+                for form_id in group.members:
+                    indexed = index.forms[form_id]
+                    current = best.get(indexed.entry)
+                    if current is None or pair.score > current[0]:
+                        best[indexed.entry] = (pair.score, q, pair, indexed.alias, form_id)
         matches: list[ListMatch] = []
         for position, (name_score, q, pair, alias, form_id) in best.items():
             if name_score + COUNTRY_AGREE + ADDRESS_AGREE_STRONG < self.possible:

@@ -36,14 +36,14 @@ _GROUPS: dict[str, str] = {
     "industry": "ind indl indus industrial industries industry industrials",
     "manufacturing": "mfg mfr mfrs manuf manufacturing manufacture manufacturer manufacturers",
     "international": "intl int'l internat international",
-    "material": "matl matls material materials",
+    "material": "mat mats matl matls material materials",
     "electric": "elec elect electric electrical electronic electronics electro",
     "trading": "trdg trade trading trades trader traders",
     "development": "devt devp dvlp devel development developments develop",
     "engineering": "eng engg engr engineering engineer engineers",
     "equipment": "equip eqpt equipment equipments",
-    "import": "import imports importer importers",
-    "export": "export exports exporter exporters",
+    "import": "imp import imports importer importers",
+    "export": "exp export exports exporter exporters",
     "investment": "invest invt investment investments",
     "textile": "txtl textile textiles",
     "garment": "gmt gmts garment garments",
@@ -195,5 +195,33 @@ HAN_STOP: frozenset[str] = frozenset(["市", "县", "省", "区", "及", "和", 
 HAN_COMPOUND_SURNAMES: frozenset[str] = frozenset(
     """
     欧阳 司马 诸葛 上官 司徒 东方 令狐 皇甫 尉迟 公孙 慕容 夏侯 长孙 宇文 轩辕 端木 独孤 南宫
+    """.split()  # noqa: SIM905
+)
+
+# Toneless pinyin syllables (u for u-umlaut). A word that splits into these is read as a Chinese
+# name: a one-letter change between two such words ("Daqin"/"Daqing", "Yixin"/"Yixing") spells
+# another name, not a typo; and syllable-by-syllable pinyin ("A Ke Su") keeps "a" as a syllable.
+PINYIN_SYLLABLES: frozenset[str] = frozenset(
+    """
+    a ai an ang ao ba bai ban bang bao bei ben beng bi bian biao bie bin bing bo bu ca cai can
+    cang cao ce cen ceng cha chai chan chang chao che chen cheng chi chong chou chu chua chuai
+    chuan chuang chui chun chuo ci cong cou cu cuan cui cun cuo da dai dan dang dao de dei den
+    deng di dian diang diao die ding diu dong dou du duan dui dun duo e ei en eng er fa fan fang
+    fei fen feng fo fou fu ga gai gan gang gao ge gei gen geng gong gou gu gua guai guan guang
+    gui gun guo ha hai han hang hao he hei hen heng hong hou hu hua huai huan huang hui hun huo
+    ji jia jian jiang jiao jie jin jing jiong jiu ju juan jue jun ka kai kan kang kao ke ken
+    keng kong kou ku kua kuai kuan kuang kui kun kuo la lai lan lang lao le lei leng li lia lian
+    liang liao lie lin ling liu lo long lou lu luan lue lun luo ma mai man mang mao me mei men
+    meng mi mian miao mie min ming miu mo mou mu na nai nan nang nao ne nei nen neng ni nia nian
+    niang niao nie nin ning niu nong nou nu nuan nue nun nuo o ou pa pai pan pang pao pei pen
+    peng pi pian piao pie pin ping po pou pu qi qia qian qiang qiao qie qin qing qiong qiu qu
+    quan que qun ran rang rao re ren reng ri rong rou ru ruan rui run ruo sa sai san sang sao se
+    sei sen seng sha shai shan shang shao she shei shen sheng shi shong shou shu shua shuai
+    shuan shuang shui shun shuo si song sou su suan sui sun suo ta tai tan tang tao te teng ti
+    tian tiao tie ting tong tou tu tuan tui tun tuo wa wai wan wang wei wen weng wo wu xi xia
+    xian xiang xiao xie xin xing xiong xiu xu xuan xue xun ya yai yan yang yao ye yi yin ying yo
+    yong you yu yuan yue yun za zai zan zang zao ze zei zen zeng zha zhai zhan zhang zhao zhe
+    zhei zhen zheng zhi zhong zhou zhu zhua zhuai zhuan zhuang zhui zhun zhuo zi zong zou zu
+    zuan zui zun zuo
     """.split()  # noqa: SIM905
 )

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.domain.screening import Band, ListMatch
 from app.screening.entry import Alias, AliasKind, ListEntry, Schema
-from app.screening.scorer import MATCHER_VERSION
+from app.screening.normalize import name_forms
+from app.screening.scorer import MATCHER_VERSION, prepare, score_pair, score_upper_bound
 from app.screening.screener import Screener, ScreenQuery, compare
 
 XPCC = ListEntry(
@@ -170,3 +173,85 @@ def test_compare_is_symmetric_enough_and_explains() -> None:
     assert band3 is None and s3 < 0.75
     s4, _, e4 = compare("Hoshine Silicon", "Hoshine Silicon", country_a="CN", country_b="US")
     assert e4["qualifiers"]["country"]["outcome"] == "conflict" and s4 < 1.0
+
+
+def test_generic_words_that_swap_roles_are_not_strong() -> None:
+    listed = "Xinjiang Production and Construction Corps"
+    score, band, explanation = compare("Xinjiang Construction Products Co.", listed)
+    assert band != Band.STRONG and explanation["penalties"]["generic_role_swap"] < 0
+    # A distinctive token moving (place after the brand) stays a small tie-breaker.
+    moved, moved_band, moved_explanation = compare(
+        "Daqo New Energy (Xinjiang) Co Ltd", "Xinjiang Daqo New Energy Co., Ltd."
+    )
+    assert moved_band == Band.STRONG and "generic_role_swap" not in moved_explanation["penalties"]
+
+
+@pytest.mark.parametrize(
+    ("query", "listed"),
+    [
+        ("Xinjiang Daqing Energy", "Xinjiang Daqin Energy Co., Ltd."),  # one letter, short token
+        ("Yixing Science & Technology Co Ltd", "Yixin Science and Technology Co. Ltd."),
+        ("Suzhou Kedi Technology", "Suzhou Keda Technology Co., Ltd."),
+    ],
+)
+def test_short_distinctive_token_one_letter_off_is_possible_not_strong(
+    query: str, listed: str
+) -> None:
+    score, band, explanation = compare(query, listed)
+    assert band == Band.POSSIBLE, (score, explanation)
+    assert "distinctive_not_exact" in explanation["penalties"]
+
+
+@pytest.mark.parametrize(
+    ("query", "listed"),
+    [
+        ("Sichuan Jingweda Technology Group", "Sichuan Jingweida Technology Group Co., Ltd."),
+        ("Hosihne Silicon Industry", "Hoshine Silicon Industry Co., Ltd."),  # keying swap
+        ("Xinjiang Tengxaing Magnesium Products", "Xinjiang Tengxiang Magnesium Products Co."),
+    ],
+)
+def test_typos_in_long_tokens_and_letter_swaps_stay_strong(query: str, listed: str) -> None:
+    score, band, explanation = compare(query, listed)
+    assert band == Band.STRONG, (score, explanation)
+
+
+def test_syllable_by_syllable_pinyin_keeps_a_and_lv() -> None:
+    score, band, _ = compare("A Ke Su Hua Fu Se Fang", "阿克苏华孚色纺有限公司")
+    assert band == Band.STRONG and score >= 0.95
+    lv, lv_band, _ = compare("Hong Yuan Lv Se Neng Yuan", "弘元绿色能源股份有限公司")
+    assert lv_band == Band.STRONG, lv
+
+
+_WORDS = [
+    "xin", "jiang", "xinjiang", "hua", "fu", "huafu", "zhong", "tai", "zhongtai", "daqo",
+    "daqin", "daqing", "new", "energy", "cotton", "textile", "co", "ltd", "group", "a", "ke",
+    "su", "aksu", "hoshine", "silicon", "industry", "public", "security", "bureau", "no", "4",
+    "5", "ji", "tuan", "(shanshan)", "tech", "technology", "prod", "production", "corps",
+    "新疆", "华孚", "大全", "纺织", "有限公司",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_WORDS), min_size=1, max_size=7),
+    st.lists(st.sampled_from(_WORDS), min_size=1, max_size=7),
+    st.booleans(),
+)
+def test_score_upper_bound_is_never_below_the_score(
+    query_words: list[str], listed_words: list[str], person: bool
+) -> None:
+    # The index skips candidates whose bound is below the possible band: the bound must hold.
+    schema = Schema.PERSON if person else None
+    for qf in name_forms(" ".join(query_words), schema):
+        for cf in name_forms(" ".join(listed_words), schema, acronyms=True):
+            q, c = prepare(qf), prepare(cf)
+            assert score_upper_bound(q, c) >= score_pair(q, c, person=person).score - 1e-9
+
+
+def test_identical_names_on_two_lists_are_both_returned() -> None:
+    sdn = ListEntry("ofac_sdn", "1", Schema.ORGANIZATION, "Xinjiang Public Security Bureau")
+    csl = ListEntry("csl_sdn", "c1", Schema.ORGANIZATION, "XINJIANG PUBLIC SECURITY BUREAU")
+    screener = Screener([sdn, csl])
+    assert len(screener.index.groups) * 2 == len(screener.index.forms)  # each form scored once
+    found = {(m.list, m.entry_id) for m in screener.screen("Xinjiang Public Security Bureau")}
+    assert found == {("ofac_sdn", "1"), ("csl_sdn", "c1")}

@@ -123,3 +123,38 @@ def test_any_text_normalises_and_scores_within_bounds(a: str, b: str) -> None:
     assert explanation["matcher_version"]
     if a.strip() and name_forms(a) and any(t.kind != "stop" for t in name_forms(a)[0].tokens):
         assert compare(a, a)[0] >= 0.9
+
+
+def test_pinyin_syllables_that_are_stop_words() -> None:
+    assert [(t.text, t.kind) for t in name_forms("A Ke Su")[0].tokens] == [
+        ("a", CORE),
+        ("ke", CORE),
+        ("su", CORE),
+    ]
+    # Connectives between words that are not single syllables stay stop words.
+    kinds = [t.kind for t in name_forms("Banco de la Nacion")[0].tokens]
+    assert kinds == [CORE, "stop", "stop", CORE]
+
+
+def test_pinyin_names_are_not_corrected_to_other_pinyin_vocabulary() -> None:
+    assert texts("Yixing Science") == ["yixing", "science"]  # not the place Yining
+    assert texts("Xinjang Cotton") == ["xinjiang", "cotton"]  # a slip, not a name
+    assert texts("新疆有色金属工业(集团)有限责任公司") == ["xinjiang", "yousejinshu", "gongye"]
+
+
+def test_names_cut_at_the_field_width() -> None:
+    form = name_forms("HUBEI JINGTIAN COTTON INDUSTRY GROU")[0]
+    assert [t.text for t in form.tokens] == ["hubei", "jingtian", "cotton", "industry"]
+    assert "grou" in [x.lower() for x in form.legal]
+    cut = name_forms("XINJIANG GCL NEW ENERGY MATERIAL TE")[0].tokens[-1]
+    assert (cut.text, cut.kind) == ("te", GENERIC_KIND)
+    # Short names are not cut; pinyin written syllable by syllable is not a cut word.
+    assert name_forms("Hubei Grou")[0].tokens[-1].kind == CORE
+    assert texts("Jiang Su Mei Ke Tai Yang Neng Ke Ji")[-2:] == ["ke", "ji"]
+
+
+def test_chinese_and_latin_run_together_give_a_form_per_script() -> None:
+    forms = name_forms("XINJIANG DAQO NEW ENERGY CO.,LTD新疆大全新能源股份有限公司")
+    token_sets = [[t.text for t in f.tokens] for f in forms]
+    assert ["xinjiang", "daqo", "new", "energy"] in token_sets
+    assert ["xinjiang", "daquan", "xinnengyuan"] in token_sets
