@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.db.base import utcnow
 from app.db.models import Decision, Shipment
 from app.services.principal import Principal
-from app.services.webhooks import enqueue_for_decision
+from app.services.webhooks import decision_subscribers, enqueue_for_decision
 
 GENESIS_HASH = "0" * 64
 # Any constant works: it names the one advisory lock that serialises chain appends on PostgreSQL.
@@ -88,12 +88,17 @@ def record_decision(
     sectors: Sequence[str] = (),
     assessment_id: uuid.UUID | None = None,
 ) -> Decision:
-    _lock_chain(session)
-    last = session.execute(
-        select(Decision.seq, Decision.hash).order_by(Decision.seq.desc()).limit(1)
-    ).first()
+    """Append a record to the chain, in the caller's transaction (the caller commits).
+
+    Appends are serialised (the chain has one head), so everything that does not need
+    the head happens first: the findings hash, the webhook subscribers, and flushing the
+    caller's pending rows. Only reading the head, inserting the record and its outbox
+    event, and the caller's commit remain inside the lock.
+    """
+    targets = decision_subscribers(session, shipment, kind)
+    if targets:
+        shipment.importer  # noqa: B018  (load it now: the event payload names the importer)
     row = Decision(
-        seq=1 if last is None else last.seq + 1,
         shipment_id=shipment.id,
         importer_id=shipment.importer_id,
         assessment_id=assessment_id,
@@ -110,14 +115,21 @@ def record_decision(
         declared_value=shipment.declared_value,
         actor_key_id=actor.key_prefix,
         actor_role=actor.role.value,
-        recorded_at=utcnow(),
-        prev_hash=GENESIS_HASH if last is None else last.hash,
     )
+    session.flush()  # the caller's rows, outside the serialised part
+
+    _lock_chain(session)
+    last = session.execute(
+        select(Decision.seq, Decision.hash).order_by(Decision.seq.desc()).limit(1)
+    ).first()
+    row.seq = 1 if last is None else last.seq + 1
+    row.prev_hash = GENESIS_HASH if last is None else last.hash
+    # Stamped under the lock, so time order and chain order agree.
+    row.recorded_at = utcnow()
     row.hash = decision_hash(row)
     session.add(row)
     session.flush()
-    # The webhook outbox rows join this transaction: an event exists iff its decision does.
-    enqueue_for_decision(session, shipment, row)
+    enqueue_for_decision(session, shipment, row, targets)
     return row
 
 

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, insert, or_, select
+from sqlalchemy import Select, Table, and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -150,11 +150,16 @@ def _write_normalised_rows(session: Session, shipment: Shipment, manifest: Manif
         }
         for node in iter_inputs(manifest)
     ]
-    for model, rows in ((ShipmentLine, lines), (ShipmentParty, parties), (ShipmentInput, inputs)):
+    tables = (
+        (ShipmentLine.__table__, lines),
+        (ShipmentParty.__table__, parties),
+        (ShipmentInput.__table__, inputs),
+    )
+    for table, rows in tables:
         if rows:
-            # render_nulls: one multi-row INSERT per table, instead of one per set of
-            # non-null columns (the ORM default, which exists to let server defaults apply).
-            session.execute(insert(model).execution_options(render_nulls=True), rows)
+            # A plain table INSERT (not the ORM bulk path): one executemany per table, no
+            # per-row ORM bookkeeping, and no split into groups by which columns are null.
+            session.execute(insert(cast(Table, table)), rows)
 
 
 def _add_citations(

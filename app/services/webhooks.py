@@ -338,17 +338,25 @@ def _write_event(
     return event
 
 
-def enqueue_for_decision(session: Session, shipment: Shipment, decision: Decision) -> None:
-    """The hook record_decision calls: one event per decision record (none without a
-    subscriber, and then no further query: this runs for every decision)."""
-    event_type = event_type_for_decision(decision.kind)
-    targets = subscribers(session, shipment.importer_id, event_type)
+def decision_subscribers(
+    session: Session, shipment: Shipment, decision_kind: str
+) -> list[uuid.UUID]:
+    """Who wants to hear about a decision of this kind. Called before the decision chain
+    is locked, so the look-up does not lengthen the serialised part of every write."""
+    return subscribers(session, shipment.importer_id, event_type_for_decision(decision_kind))
+
+
+def enqueue_for_decision(
+    session: Session, shipment: Shipment, decision: Decision, targets: Sequence[uuid.UUID]
+) -> None:
+    """One outbox event per decision record, for the subscribers found beforehand (none:
+    no write). Runs in the decision's transaction: an event exists iff its decision does."""
     if not targets:
         return
     _write_event(
         session,
         targets,
-        event_type,
+        event_type_for_decision(decision.kind),
         shipment.importer_id,
         shipment.id,
         {
