@@ -34,10 +34,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import Decision, Importer, Shipment
 from app.errors import Unprocessable
 from app.services.decision_log import (
-    GENESIS_HASH,
+    ChainChecker,
     ChainVerification,
     canonical_json,
-    decision_hash,
 )
 
 DECISIONS = Decision.__table__
@@ -318,15 +317,13 @@ def verify_log(
     """
     with sessions() as session:
         head = session.scalar(select(func.max(DECISIONS.c.seq)))
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
-    count = 0
-    while head is not None and expected_seq <= head:
+    checker = ChainChecker()
+    while head is not None and checker.expected_seq <= head:
         # Hashing a page is quick CPU work, so it is done inside the page's transaction.
         with sessions() as session:
             page = session.scalars(
                 select(Decision)
-                .where(Decision.seq >= expected_seq, Decision.seq <= head)
+                .where(Decision.seq >= checker.expected_seq, Decision.seq <= head)
                 .order_by(Decision.seq)
                 .limit(page_rows)
                 .execution_options(yield_per=1000)
@@ -334,26 +331,14 @@ def verify_log(
             seen = 0
             for row in page:
                 seen += 1
-                count += 1
-                if row.seq != expected_seq:
-                    return ChainVerification(
-                        False, count, row.seq, f"sequence gap: expected {expected_seq}"
-                    )
-                if row.prev_hash != expected_prev:
-                    return ChainVerification(
-                        False, count, row.seq, "prev_hash does not match the previous record"
-                    )
-                if decision_hash(row) != row.hash:
-                    return ChainVerification(
-                        False, count, row.seq, "record content does not match its hash"
-                    )
-                expected_prev = row.hash
-                expected_seq += 1
+                broken = checker.check(row)
+                if broken is not None:
+                    return broken
             session.rollback()
         if seen == 0:
             # Records up to head existed when we started, and none can be deleted.
-            return ChainVerification(False, count, expected_seq, "record missing")
-    return ChainVerification(True, count)
+            return ChainVerification(False, checker.count, checker.expected_seq, "record missing")
+    return checker.intact()
 
 
 def _csv_cell(value: Any) -> str:

@@ -149,27 +149,45 @@ class ChainVerification:
         }
 
 
-def verify_chain(session: Session) -> ChainVerification:
-    """Recompute every hash in order; name the first record that does not fit."""
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
-    count = 0
-    for row in session.scalars(
-        select(Decision).order_by(Decision.seq).execution_options(yield_per=1000)
-    ):
-        count += 1
-        if row.seq != expected_seq:
+class ChainChecker:
+    """Checks records one at a time, in sequence order; the first misfit ends the check.
+    Shared by every verifier (one session, or paged short transactions)."""
+
+    def __init__(self) -> None:
+        self.expected_prev = GENESIS_HASH
+        self.expected_seq = 1
+        self.count = 0
+
+    def check(self, row: Decision) -> ChainVerification | None:
+        """None if the record fits the chain so far, else the verdict naming it."""
+        self.count += 1
+        if row.seq != self.expected_seq:
             return ChainVerification(
-                False, count, row.seq, f"sequence gap: expected {expected_seq}"
+                False, self.count, row.seq, f"sequence gap: expected {self.expected_seq}"
             )
-        if row.prev_hash != expected_prev:
+        if row.prev_hash != self.expected_prev:
             return ChainVerification(
-                False, count, row.seq, "prev_hash does not match the previous record"
+                False, self.count, row.seq, "prev_hash does not match the previous record"
             )
         if decision_hash(row) != row.hash:
             return ChainVerification(
-                False, count, row.seq, "record content does not match its hash"
+                False, self.count, row.seq, "record content does not match its hash"
             )
-        expected_prev = row.hash
-        expected_seq += 1
-    return ChainVerification(True, count)
+        self.expected_prev = row.hash
+        self.expected_seq += 1
+        return None
+
+    def intact(self) -> ChainVerification:
+        return ChainVerification(True, self.count)
+
+
+def verify_chain(session: Session) -> ChainVerification:
+    """Recompute every hash in order; name the first record that does not fit."""
+    checker = ChainChecker()
+    for row in session.scalars(
+        select(Decision).order_by(Decision.seq).execution_options(yield_per=1000)
+    ):
+        broken = checker.check(row)
+        if broken is not None:
+            return broken
+    return checker.intact()
