@@ -63,6 +63,10 @@ class Settings(BaseSettings):
         description="Run the webhook dispatcher and the job runner inside the service. "
         "Turn off when separate `uflpa worker` processes do it.",
     )
+    webhook_allow_private_networks: bool = Field(
+        default=False,
+        description="Allow webhook URLs on loopback or private addresses (off: SSRF guard).",
+    )
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_backoff_base_seconds: float = Field(default=5.0, gt=0)

@@ -65,4 +65,5 @@ def settings(
         log_level="WARNING",
         load_bundled_lists=getattr(request.module, "LOAD_LISTS", False),
         lists_poll_seconds=3600,
+        webhook_allow_private_networks=True,  # test receivers listen on 127.0.0.1
     )

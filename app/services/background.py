@@ -30,6 +30,7 @@ def dispatch_settings(settings: Settings) -> DispatchSettings:
         backoff_base_seconds=settings.webhook_backoff_base_seconds,
         backoff_max_seconds=settings.webhook_backoff_max_seconds,
         lease_seconds=settings.webhook_lease_seconds,
+        allow_private=settings.webhook_allow_private_networks,
     )
 
 

@@ -44,6 +44,7 @@ from app.db.models import (
 )
 from app.errors import Forbidden, NotFound, Unprocessable
 from app.logs import get_logger
+from app.services.destinations import private_destination_reason
 from app.services.principal import Principal, Role
 
 log = get_logger("app.webhooks")
@@ -99,12 +100,18 @@ class WebhookView:
         }
 
 
-def _validate_url(url: str) -> str:
+def _validate_url(url: str, allow_private: bool) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Unprocessable(
             "webhook url must be an absolute http(s) URL",
             errors=[{"field": "url", "reason": "absolute http or https URL required"}],
+        )
+    reason = None if allow_private else private_destination_reason(url)
+    if reason is not None:
+        raise Unprocessable(
+            f"webhook url refused: {reason}",
+            errors=[{"field": "url", "reason": f"{reason} (UFLPA_WEBHOOK_ALLOW_PRIVATE_NETWORKS)"}],
         )
     return url
 
@@ -118,11 +125,12 @@ def create_webhook(
     secret: str | None,
     importers: Sequence[str] | None,
     description: str | None,
+    allow_private: bool = False,
 ) -> tuple[WebhookView, str]:
     """Store a subscription. Returns the view and the secret (shown to the caller once)."""
     if principal.role not in ROLES_WITH_WEBHOOKS:
         raise Forbidden(f"a {principal.role.value} key cannot register webhooks")
-    _validate_url(url)
+    _validate_url(url, allow_private)
     unknown = sorted(set(events) - set(EVENT_TYPES))
     if unknown or not events:
         raise Unprocessable(
@@ -434,6 +442,7 @@ class DispatchSettings:
     backoff_max_seconds: float = 3600.0
     lease_seconds: float = 120.0
     batch_size: int = 50
+    allow_private: bool = False  # deliver to loopback/private addresses (tests, closed networks)
 
 
 class Dispatcher:
@@ -519,6 +528,9 @@ class Dispatcher:
             "X-UFLPA-Timestamp": timestamp,
             "X-UFLPA-Signature": sign(claimed.secret, timestamp, claimed.body),
         }
+        refused = None if self._settings.allow_private else private_destination_reason(claimed.url)
+        if refused is not None:
+            return None, f"refused: {refused}"
         try:
             response = self._client.post(claimed.url, content=claimed.body, headers=headers)
         except httpx.HTTPError as exc:

@@ -242,3 +242,19 @@ def test_backoff_grows_exponentially_with_bounded_jitter() -> None:
     assert highs[:4] == [2.0, 4.0, 8.0, 16.0]
     assert lows[:4] == [1.0, 2.0, 4.0, 8.0]
     assert max(highs) == 600.0  # capped
+
+
+def test_private_webhook_urls_are_refused_when_the_guard_is_on(
+    settings: Settings, make_key: Any
+) -> None:
+    guarded = settings.model_copy(update={"webhook_allow_private_networks": False})
+    key = make_key("admin")
+    with TestClient(create_app(guarded), raise_server_exceptions=False) as guarded_client:
+        for url in ("http://127.0.0.1:9/hook", "http://169.254.169.254/x", "http://localhost/x"):
+            response = guarded_client.post(
+                "/v1/webhooks",
+                json={"url": url, "events": ["shipment.assessed"]},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+            assert response.status_code == 422, response.text
+            assert response.json()["errors"][0]["field"] == "url"

@@ -212,7 +212,7 @@ def test_concurrent_dispatchers_claim_each_delivery_once(
                 WebhookDelivery(event_id=event.id, webhook_id=hook.id, status="pending", attempts=0)
             )
         session.commit()
-    settings = webhooks.DispatchSettings(batch_size=7)
+    settings = webhooks.DispatchSettings(batch_size=7, allow_private=True)
     dispatchers = [webhooks.Dispatcher(sessions, settings) for _ in range(4)]
     claimed: list[list[uuid.UUID]] = [[] for _ in dispatchers]
 

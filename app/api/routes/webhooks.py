@@ -6,11 +6,11 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import PrincipalDep, SessionDep
+from app.api.deps import PrincipalDep, SessionDep, SettingsDep
+from app.api.responses import json_response
 from app.services import webhooks as service
 
 router = APIRouter(tags=["webhooks"])
@@ -53,7 +53,9 @@ class WebhookOut(BaseModel):
 
 
 @router.post("/webhooks", status_code=201, response_model=WebhookOut, responses=PROBLEMS)
-def create_webhook(body: WebhookIn, session: SessionDep, principal: PrincipalDep) -> JSONResponse:
+def create_webhook(
+    body: WebhookIn, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> Response:
     """Subscribe a URL to shipment events for the importers this key acts for."""
     view, secret = service.create_webhook(
         session,
@@ -63,8 +65,9 @@ def create_webhook(body: WebhookIn, session: SessionDep, principal: PrincipalDep
         secret=body.secret,
         importers=body.importers,
         description=body.description,
+        allow_private=settings.webhook_allow_private_networks,
     )
-    return JSONResponse(jsonable_encoder({**view.to_dict(), "secret": secret}), status_code=201)
+    return json_response({**view.to_dict(), "secret": secret}, status_code=201)
 
 
 @router.get("/webhooks", responses=PROBLEMS)
