@@ -158,7 +158,7 @@ def test_list_update_rescreens_exactly_the_affected_shipments(
             session.commit()
     finally:
         engine.dispose()
-    client.app.state.background.runner.wake()  # type: ignore[attr-defined]
+    client.app.state.background.jobs.wake()  # type: ignore[attr-defined]
     assert finished_job(client, admin, str(again.id))["result"]["changed"] == 0
 
     # Removing the entry again: the shipments that cite it go back to admit.

@@ -35,7 +35,10 @@ def test_models_and_migrations_agree(database_url: str) -> None:
     try:
         with engine.connect() as conn:
             diff = compare_metadata(
-                MigrationContext.configure(conn, opts={"compare_type": True, "include_object": not_procrastinate}), Base.metadata
+                MigrationContext.configure(
+                    conn, opts={"compare_type": True, "include_object": not_procrastinate}
+                ),
+                Base.metadata,
             )
         assert diff == []
     finally:
