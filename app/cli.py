@@ -156,16 +156,16 @@ def _run_jobs_inline(settings: Settings, what: str) -> None:
 
     from app.db.session import make_engine, make_sessionmaker
     from app.services import jobs
-    from app.services.background import make_runner
+    from app.services.background import make_job_backend
     from app.services.bootstrap import AssessorRegistry
 
     engine = make_engine(settings.resolved_database_url)
     try:
         sessions = make_sessionmaker(engine)
         registry = AssessorRegistry(sessions, settings)
-        runner = make_runner(registry, sessions, settings)
+        backend = make_job_backend(registry, sessions, settings)
         with Console(stderr=True).status(what):
-            ran = runner.run_pending()
+            ran = backend.run_pending()
         if not ran:
             print("nothing run here: the re-screen is queued or running in another process")
             return
@@ -313,7 +313,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         if args.once:
             while background.dispatcher.run_once():
                 pass
-            background.runner.run_pending()
+            background.jobs.run_pending()
             background.dispatcher.close()
             return 0
         stopped = threading.Event()

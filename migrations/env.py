@@ -11,6 +11,13 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """procrastinate's tables (PostgreSQL queue schema, migration 0005) are not our models."""
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
+
+
 def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
@@ -25,6 +32,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
+        include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.logs import get_logger
 from app.services import jobs, rescreen
 from app.services.bootstrap import AssessorRegistry
+from app.services.job_backends import JobBackend, make_backend
 from app.services.webhooks import Dispatcher, DispatchSettings
 from app.settings import Settings
 
@@ -61,13 +62,16 @@ def rescreen_handlers(
     return {jobs.RESCREEN_LIST_UPDATE: list_update, jobs.RESCREEN_ALL: everything}
 
 
-def make_runner(
+def make_job_backend(
     registry: AssessorRegistry, sessions: sessionmaker[Session], settings: Settings
-) -> jobs.JobRunner:
-    return jobs.JobRunner(
+) -> JobBackend:
+    """In-process runner on SQLite, procrastinate worker on PostgreSQL."""
+    return make_backend(
         sessions,
         rescreen_handlers(registry, sessions),
-        jobs.RunnerSettings(stale_seconds=settings.job_stale_seconds),
+        settings.resolved_database_url,
+        poll_seconds=settings.jobs_poll_seconds,
+        stale_seconds=settings.job_stale_seconds,
     )
 
 
@@ -77,7 +81,7 @@ class Background:
     ) -> None:
         self.settings = settings
         self.dispatcher = Dispatcher(sessions, dispatch_settings(settings))
-        self.runner = make_runner(registry, sessions, settings)
+        self.jobs = make_job_backend(registry, sessions, settings)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -89,22 +93,17 @@ class Background:
                 name="uflpa-webhooks",
                 daemon=True,
             ),
-            threading.Thread(
-                target=self.runner.run,
-                args=(self._stop, self.settings.jobs_poll_seconds),
-                name="uflpa-jobs",
-                daemon=True,
-            ),
         ]
         for thread in self._threads:
             thread.start()
-        log.info("background_started", instance=self.runner.instance)
+        self.jobs.start()
+        log.info("background_started", instance=self.jobs.instance)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop polling. A delivery or job still in flight finishes or, if the process ends
         first, is taken up again later (lease expiry / orphaned job): nothing is lost."""
         self._stop.set()
-        self.runner.wake()
+        self.jobs.stop(timeout)
         for thread in self._threads:
             thread.join(timeout)
         self.dispatcher.close()

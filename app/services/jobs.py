@@ -17,10 +17,16 @@ would race) never run at the same time.
   claims across processes; a group with a `running` job whose heartbeat is fresh is left
   alone, and a running job whose heartbeat is older than `stale_seconds` is resumed.
 Handlers must be idempotent (re-screens are: they only store what changed).
+
+On PostgreSQL the service and `uflpa worker` run jobs through procrastinate instead
+(app/services/job_backends.py): enqueue() also defers a procrastinate job in the same
+transaction, with the job's group as procrastinate's `lock`, and its worker calls
+JobRunner.run_job(). The `jobs` table stays the record of progress and results.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -54,6 +60,17 @@ GROUPS: dict[str, str] = {RESCREEN_LIST_UPDATE: "rescreen", RESCREEN_ALL: "rescr
 ADVISORY_NAMESPACE = 0x4A4F42  # "JOB": first key of the two-int advisory lock
 PROGRESS_EVERY = 1.0  # seconds between progress writes
 
+# procrastinate (PostgreSQL): the queue and the one task that runs a `jobs` row.
+PROCRASTINATE_QUEUE = "uflpa"
+PROCRASTINATE_TASK = "uflpa.run_job"
+# procrastinate's own SQL defer function (schema of procrastinate 3.x, migration 0005). Called
+# on the caller's connection so the job commits or rolls back with the caller's transaction;
+# `lock` = the group: procrastinate never runs two jobs holding the same lock at once.
+_DEFER_SQL = text(
+    "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, :lock, NULL,"
+    " CAST(:args AS jsonb), NULL)::procrastinate_job_to_defer_v1])"
+)
+
 
 def enqueue(session: Session, kind: str, params: Mapping[str, Any], created_by: str) -> Job:
     """Add a queued job to the caller's transaction (the caller commits)."""
@@ -71,6 +88,16 @@ def enqueue(session: Session, kind: str, params: Mapping[str, Any], created_by: 
     )
     session.add(job)
     session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _DEFER_SQL,
+            {
+                "queue": PROCRASTINATE_QUEUE,
+                "task": PROCRASTINATE_TASK,
+                "lock": GROUPS[kind],
+                "args": json.dumps({"job_id": str(job.id)}),
+            },
+        )
     return job
 
 
@@ -188,6 +215,29 @@ class JobRunner:
                 log.warning("job_runner_failed", error=type(exc).__name__)
             self._wake.wait(poll_seconds)
             self._wake.clear()
+
+    def run_job(self, job_id: uuid.UUID) -> bool:
+        """Run this one job now; the caller (procrastinate's worker, which holds the job
+        group's lock) guarantees no other run of its group is under way. A job already
+        finished is left alone (a retried queue entry); one found running was orphaned
+        by a dead worker and is resumed. Returns whether the handler ran."""
+        now = utcnow()
+        with self._sessions() as session:
+            job = session.get(Job, job_id, with_for_update=True)
+            if job is None or job.state in (SUCCEEDED, FAILED) or job.kind not in self._handlers:
+                session.rollback()
+                return False
+            if job.state == RUNNING:
+                log.warning("job_resumed", job_id=str(job.id), previous=job.claimed_by)
+            job.state = RUNNING
+            job.claimed_by = self.instance
+            job.attempts += 1
+            job.started_at = job.started_at or now
+            job.heartbeat_at = now
+            job.error = None
+            session.commit()
+        self._execute(job)
+        return True
 
     # -- one job ------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.db.models import Decision
 from app.db.session import make_engine, make_sessionmaker
@@ -158,7 +158,7 @@ def test_list_update_rescreens_exactly_the_affected_shipments(
             session.commit()
     finally:
         engine.dispose()
-    client.app.state.background.runner.wake()  # type: ignore[attr-defined]
+    client.app.state.background.jobs.wake()  # type: ignore[attr-defined]
     assert finished_job(client, admin, str(again.id))["result"]["changed"] == 0
 
     # Removing the entry again: the shipments that cite it go back to admit.
@@ -187,3 +187,33 @@ def test_full_rescreen_is_admin_only_and_reports(client: TestClient, make_key: A
     assert job["result"]["candidates"] >= 5
     assert client.get(f"/v1/jobs/{job['id']}", headers=auth(acme)).status_code == 403
     assert client.get(f"/v1/jobs/{uuid.uuid4()}", headers=auth(admin)).status_code == 404
+
+
+def test_on_postgresql_a_list_import_rescreen_runs_through_procrastinate(
+    client: TestClient, make_key: Any, settings: Settings
+) -> None:
+    if not settings.resolved_database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs jobs in-process")
+    from app.services.job_backends import ProcrastinateBackend
+
+    assert isinstance(client.app.state.background.jobs, ProcrastinateBackend)  # type: ignore[attr-defined]
+    admin = make_key("admin")
+    original = BUNDLED_UFLPA.read_bytes()
+    updated = original + (b"" if original.endswith(b"\n") else b"\n") + NEW_ENTRY.encode()
+    imported = import_uflpa(client, admin, updated)
+    job = finished_job(client, admin, imported["rescreen_job_id"])
+    assert job["progress"]["total"] >= 2
+    assert job["progress"]["done"] == job["progress"]["total"]
+    assert job["result"]["changed"] == 2
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with engine.connect() as conn:
+            queued = conn.execute(
+                text(
+                    "SELECT status::text, lock FROM procrastinate_jobs WHERE args->>'job_id' = :id"
+                ),
+                {"id": job["id"]},
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in queued] == [("succeeded", "rescreen")]

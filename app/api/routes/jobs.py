@@ -39,4 +39,4 @@ def start_full_rescreen(request: Request, session: SessionDep, principal: AdminD
 def _wake_runner(request: Request) -> None:
     background = getattr(request.app.state, "background", None)
     if background is not None:
-        background.runner.wake()
+        background.jobs.wake()

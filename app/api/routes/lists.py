@@ -58,7 +58,7 @@ async def import_list(
     await run_in_threadpool(request.app.state.assessors.refresh)
     background = getattr(request.app.state, "background", None)
     if background is not None and result.rescreen_job_id is not None:
-        background.runner.wake()  # re-screen past shipments now (GET /v1/jobs/{id})
+        background.jobs.wake()  # re-screen past shipments now (GET /v1/jobs/{id})
     body = {
         "version": service.describe(result.version),
         "created": result.created,
