@@ -49,3 +49,14 @@ def example_manifest(**overrides: Any) -> dict[str, Any]:
     manifest: dict[str, Any] = json.loads(EXAMPLE.read_text())
     manifest.update(overrides)
     return manifest
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem: dict[str, Any] = response.json()
+    assert problem["status"] == status
+    assert problem["type"].startswith("urn:uflpa:problem:")
+    assert problem["title"] and problem["detail"]
+    return problem

@@ -75,13 +75,3 @@ def counts(settings: Settings) -> dict[str, int]:
             }
     finally:
         engine.dispose()
-
-
-def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["type"].startswith("urn:uflpa:problem:")
-    assert body["title"] and body["detail"]
-    return body

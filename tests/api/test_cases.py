@@ -19,8 +19,8 @@ from app.errors import AppError
 from app.services import cases as case_service
 from app.services.keys import authenticate
 from app.settings import Settings
-from tests.api.conftest import auth, example_manifest
-from tests.api.helpers_cases import assert_problem, counts, pdf, upload
+from tests.api.conftest import assert_problem, auth, example_manifest
+from tests.api.helpers_cases import counts, pdf, upload
 
 LOAD_LISTS = True
 ACME = "Acme Apparel Inc"

@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.settings import Settings
-from tests.api.conftest import auth
-from tests.api.helpers_cases import PNG, assert_problem, counts, pdf, upload, xlsx
+from tests.api.conftest import assert_problem, auth
+from tests.api.helpers_cases import PNG, counts, pdf, upload, xlsx
 
 ACME = "Acme Apparel Inc"
 OTHER = "Other Imports LLC"

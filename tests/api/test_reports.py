@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import auth, example_manifest
+from tests.api.conftest import assert_problem, auth, example_manifest
 from tests.api.helpers_cases import pdf, upload
-from tests.api.test_shipments import assert_problem
 from tests.reports.conftest import needs_dot, needs_pdf
 
 IMPORTER = "Acme Apparel Inc"

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.db.models import Assessment, Decision, Shipment, ShipmentInput, ShipmentLine, ShipmentParty
 from app.db.session import make_engine, make_sessionmaker
 from app.settings import Settings
-from tests.api.conftest import auth, example_manifest
+from tests.api.conftest import assert_problem, auth, example_manifest
 
 IMPORTER = "Acme Apparel Inc"
 
@@ -47,16 +47,6 @@ def row_counts(settings: Settings) -> dict[str, int]:
             }
     finally:
         engine.dispose()
-
-
-def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["type"].startswith("urn:uflpa:problem:")
-    assert body["title"] and body["detail"]
-    return body
 
 
 def test_submit_read_back_and_idempotency(client: TestClient, keys: dict[str, str]) -> None:

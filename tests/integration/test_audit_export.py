@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.base import utcnow
-from app.db.models import Importer, Shipment
 from app.db.session import make_engine, make_sessionmaker
 from app.services import audit
-from app.services.decision_log import record_decision, verify_chain
-from app.services.principal import SYSTEM
+from app.services.decision_log import verify_chain
+from tests.factories import append_decisions
 
 
 @pytest.fixture(scope="module")
@@ -30,41 +27,13 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
     return make_sessionmaker(engine)
 
 
-def _append(sessions: sessionmaker[Session], n: int) -> None:
-    with sessions() as session:
-        importer = Importer(name=f"imp-{uuid.uuid4().hex[:8]}")
-        session.add(importer)
-        session.flush()
-        shipment = Shipment(
-            importer_id=importer.id,
-            reference=uuid.uuid4().hex[:10],
-            body_sha256="0" * 64,
-            manifest={},
-            status="admitted",
-            created_at=utcnow(),
-            updated_at=utcnow(),
-        )
-        session.add(shipment)
-        session.flush()
-        for i in range(n):
-            record_decision(
-                session,
-                shipment=shipment,
-                kind="assessment",
-                outcome="admit",
-                actor=SYSTEM,
-                risk_score=i,
-            )
-        session.commit()
-
-
 def test_a_paused_export_does_not_block_writers(sessions: sessionmaker[Session]) -> None:
-    _append(sessions, 120)
+    append_decisions(sessions, 120)
     rows = audit.iter_decisions(sessions, audit.DecisionFilter(), page_rows=50)
     first = next(rows)  # the download has started and its client is not reading
     assert first["seq"] == 1
 
-    writer = threading.Thread(target=_append, args=(sessions, 3))
+    writer = threading.Thread(target=append_decisions, args=(sessions, 3))
     writer.start()
     writer.join(timeout=10)
     assert not writer.is_alive(), "a writer waited on the paused export"
@@ -80,7 +49,7 @@ def test_a_paused_export_does_not_block_writers(sessions: sessionmaker[Session])
 def test_paged_verification_agrees_with_verify_chain(
     sessions: sessionmaker[Session], engine: Engine
 ) -> None:
-    _append(sessions, 30)
+    append_decisions(sessions, 30)
     with sessions() as session:
         whole = verify_chain(session)
     assert whole.intact

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -11,11 +10,10 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.base import utcnow
-from app.db.models import Decision, Importer, Shipment
+from app.db.models import Decision
 from app.db.session import make_engine, make_sessionmaker
-from app.services.decision_log import record_decision, verify_chain
-from app.services.principal import SYSTEM
+from app.services.decision_log import verify_chain
+from tests.factories import append_decisions
 
 
 @pytest.fixture(scope="module")
@@ -30,41 +28,8 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
     return make_sessionmaker(engine)
 
 
-def _shipment(session: Session) -> Shipment:
-    importer = Importer(name=f"imp-{uuid.uuid4().hex[:8]}")
-    session.add(importer)
-    session.flush()
-    shipment = Shipment(
-        importer_id=importer.id,
-        reference=uuid.uuid4().hex[:10],
-        body_sha256="0" * 64,
-        manifest={},
-        status="admitted",
-        created_at=utcnow(),
-        updated_at=utcnow(),
-    )
-    session.add(shipment)
-    session.flush()
-    return shipment
-
-
-def _append(sessions: sessionmaker[Session], n: int) -> None:
-    with sessions() as session:
-        shipment = _shipment(session)
-        for i in range(n):
-            record_decision(
-                session,
-                shipment=shipment,
-                kind="assessment",
-                outcome="admit",
-                actor=SYSTEM,
-                risk_score=i,
-            )
-        session.commit()
-
-
 def test_chain_verifies_and_refuses_update_and_delete(sessions: sessionmaker[Session]) -> None:
-    _append(sessions, 5)
+    append_decisions(sessions, 5)
     with sessions() as session:
         assert verify_chain(session).intact
         for statement in ("UPDATE decisions SET outcome = 'detain'", "DELETE FROM decisions"):
@@ -80,7 +45,7 @@ def test_concurrent_writers_do_not_fork_the_chain(sessions: sessionmaker[Session
     def worker() -> None:
         try:
             for _ in range(5):
-                _append(sessions, 2)
+                append_decisions(sessions, 2)
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 
@@ -98,7 +63,7 @@ def test_concurrent_writers_do_not_fork_the_chain(sessions: sessionmaker[Session
 
 
 def test_verify_names_the_tampered_record(sessions: sessionmaker[Session], engine: Engine) -> None:
-    _append(sessions, 3)
+    append_decisions(sessions, 3)
     with sessions() as session:
         target = session.scalars(
             select(Decision.seq).order_by(Decision.seq.desc()).limit(1).offset(1)
