@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import subprocess
 import sys
 import time
 import uuid
@@ -24,10 +22,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, percentile, realistic_manifest
-
-ROOT = Path(__file__).resolve().parents[1]
-UFLPA = str(ROOT / ".venv" / "bin" / "uflpa")
+from common import (
+    bench_env,
+    create_importer_key,
+    machine,
+    percentile,
+    realistic_manifest,
+    start_server,
+)
 
 
 def fresh_postgres(server_url: str, name: str) -> str:
@@ -85,32 +87,10 @@ def main() -> None:
     args = parser.parse_args()
 
     url = args.database_url or fresh_postgres(args.pg_server, "uflpa_bench")
-    env = {
-        **os.environ,
-        "UFLPA_DATABASE_URL": url,
-        "UFLPA_LOG_LEVEL": "WARNING",
-        "UFLPA_DATA_DIR": "/tmp/uflpa-bench",
-    }
-    key = subprocess.run(
-        [UFLPA, "keys", "create", "--role", "importer", "--importer", "Bench Importer Inc"],
-        env=env, check=True, capture_output=True, text=True,
-    ).stdout.strip().splitlines()[-1]  # fmt: skip
-    server = subprocess.Popen(
-        [UFLPA, "serve", "--port", str(args.port), "--workers", str(args.workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{args.port}"
+    env = bench_env(url)
+    key = create_importer_key(env)
+    server, base = start_server(env, args.port, args.workers)
     try:
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            raise SystemExit("server did not become ready")
         time.sleep(2)  # let every worker finish building its index
         latencies, errors, elapsed = asyncio.run(
             drive(base, key, args.concurrency, args.seconds, warmup=20)

@@ -10,7 +10,6 @@ index, optionally sends some traffic, then prints each worker's RSS.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
@@ -20,10 +19,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, realistic_manifest
-
-ROOT = Path(__file__).resolve().parents[1]
-UFLPA = str(ROOT / ".venv" / "bin" / "uflpa")
+from common import bench_env, create_importer_key, machine, realistic_manifest, start_server
 
 
 def rss_mib(pid: int) -> float:
@@ -48,30 +44,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--port", type=int, default=8794)
     args = parser.parse_args()
-    env = {
-        **os.environ,
-        "UFLPA_DATABASE_URL": args.database_url,
-        "UFLPA_LOG_LEVEL": "WARNING",
-        "UFLPA_DATA_DIR": "/tmp/uflpa-bench",
-    }
-    key = subprocess.run(
-        [UFLPA, "keys", "create", "--role", "importer", "--importer", "Bench Importer Inc"],
-        env=env, check=True, capture_output=True, text=True,
-    ).stdout.strip().splitlines()[-1]  # fmt: skip
-    server = subprocess.Popen(
-        [UFLPA, "serve", "--port", str(args.port), "--workers", str(args.workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{args.port}"
+    env = bench_env(args.database_url)
+    key = create_importer_key(env)
+    server, base = start_server(env, args.port, args.workers)
     try:
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
         time.sleep(10)  # every worker has built its index by now
         with httpx.Client(
             base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
+import time
+from pathlib import Path
 from typing import Any
+
+import httpx
 
 
 def machine() -> str:
@@ -100,3 +105,44 @@ def realistic_manifest(reference: str, importer: str = "Bench Importer Inc") -> 
         ],
         "lines": lines,
     }
+
+
+UFLPA_CLI = str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "uflpa")
+
+
+def bench_env(database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "UFLPA_DATABASE_URL": database_url,
+        "UFLPA_LOG_LEVEL": "WARNING",
+        "UFLPA_DATA_DIR": "/tmp/uflpa-bench",
+    }
+
+
+def create_importer_key(env: dict[str, str], importer: str = "Bench Importer Inc") -> str:
+    out = subprocess.run(
+        [UFLPA_CLI, "keys", "create", "--role", "importer", "--importer", importer],
+        env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return out.stdout.strip().splitlines()[-1]
+
+
+def start_server(
+    env: dict[str, str], port: int, workers: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`uflpa serve` in a subprocess; returns it and its base URL once /readyz answers 200."""
+    server = subprocess.Popen(
+        [UFLPA_CLI, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return server, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    server.terminate()
+    raise SystemExit("server did not become ready")
