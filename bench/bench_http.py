@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import resource
 import sys
 import time
 import uuid
@@ -24,9 +26,12 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (
     bench_env,
+    cpu_seconds,
     create_importer_key,
     machine,
     percentile,
+    process_tree,
+    processes_named,
     realistic_manifest,
     start_server,
 )
@@ -41,37 +46,73 @@ def fresh_postgres(server_url: str, name: str) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
+class Connection:
+    """A bare HTTP/1.1 keep-alive connection: far cheaper per request than a full client,
+    so the load generator leaves the CPU to the server it measures."""
+
+    def __init__(self, host: str, port: int, key: str) -> None:
+        self.host, self.port = host, port
+        self.head = (
+            f"POST /v1/shipments HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+        ).encode()
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def post(self, body: bytes) -> int:
+        self.writer.write(self.head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        await self.reader.readexactly(length)
+        return status
+
+    def close(self) -> None:
+        self.writer.close()
+
+
 async def drive(
     base: str, key: str, concurrency: int, seconds: float, warmup: int
 ) -> tuple[list[float], int, float]:
-    headers = {"Authorization": f"Bearer {key}"}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        base_url=base, headers=headers, limits=limits, timeout=30
-    ) as client:
-        for _ in range(warmup):
-            r = await client.post(
-                "/v1/shipments", json=realistic_manifest(f"WARM-{uuid.uuid4().hex}")
-            )
-            r.raise_for_status()
-        latencies: list[float] = []
-        errors = 0
-        deadline = time.perf_counter() + seconds
+    url = httpx.URL(base)
+    host, port = url.host, url.port or 80
+    connections = [Connection(host, port, key) for _ in range(concurrency)]
+    for connection in connections:
+        await connection.open()
+    for n in range(warmup):
+        body = json.dumps(realistic_manifest(f"WARM-{uuid.uuid4().hex}")).encode()
+        status = await connections[n % concurrency].post(body)
+        if status != 201:
+            raise SystemExit(f"warm-up request answered {status}")
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
 
-        async def worker() -> None:
-            nonlocal errors
-            while time.perf_counter() < deadline:
-                body = realistic_manifest(f"B-{uuid.uuid4().hex}")
-                started = time.perf_counter()
-                response = await client.post("/v1/shipments", json=body)
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != 201:
-                    errors += 1
+    async def worker(connection: Connection) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            body = json.dumps(realistic_manifest(f"B-{uuid.uuid4().hex}")).encode()
+            started = time.perf_counter()
+            status = await connection.post(body)
+            latencies.append(time.perf_counter() - started)
+            if status != 201:
+                errors += 1
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in connections))
+    elapsed = time.perf_counter() - started
+    for connection in connections:
+        connection.close()
     return sorted(latencies), errors, elapsed
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -92,9 +133,13 @@ def main() -> None:
     server, base = start_server(env, args.port, args.workers)
     try:
         time.sleep(2)  # let every worker finish building its index
+        server_pids = process_tree(server.pid)
+        postgres_pids = processes_named("postgres")
+        cpu_before = (cpu_seconds(server_pids), cpu_seconds(postgres_pids), own_cpu())
         latencies, errors, elapsed = asyncio.run(
             drive(base, key, args.concurrency, args.seconds, warmup=20)
         )
+        cpu_after = (cpu_seconds(server_pids), cpu_seconds(postgres_pids), own_cpu())
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -105,6 +150,12 @@ def main() -> None:
     )
     print(f"requests: {n} in {elapsed:.1f}s, errors: {errors}")
     print(f"throughput: {n / elapsed:.0f} shipments/s")
+    server_cpu, postgres_cpu, client_cpu = (b - a for a, b in zip(cpu_before, cpu_after))
+    print(
+        "CPU ms per request: server {:.1f}  postgres {:.1f}  load generator {:.1f}".format(
+            *(1000 * cpu / max(n, 1) for cpu in (server_cpu, postgres_cpu, client_cpu))
+        )
+    )
     print(
         "latency ms: p50 {:.1f}  p95 {:.1f}  p99 {:.1f}  max {:.1f}".format(
             *(1000 * percentile(latencies, q) for q in (50, 95, 99, 100))

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
-from app.db.base import utcnow
+from app.db.base import table_of, utcnow
 from app.db.models import Decision, Shipment
 from app.services.principal import Principal
 from app.services.webhooks import decision_subscribers, enqueue_for_decision
@@ -66,16 +66,18 @@ def decision_hash(row: Decision) -> str:
     return sha256_json(decision_payload(row))
 
 
+_PG_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+
+
 def _lock_chain(session: Session) -> None:
     # SQLite already holds the database write lock (BEGIN IMMEDIATE); PostgreSQL needs one.
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK_KEY})
+        session.connection().execute(_PG_CHAIN_LOCK, {"k": CHAIN_LOCK_KEY})
 
 
-def record_decision(
-    session: Session,
-    *,
+def decision_draft(
     shipment: Shipment,
+    *,
     kind: str,
     outcome: str,
     actor: Principal,
@@ -88,17 +90,9 @@ def record_decision(
     sectors: Sequence[str] = (),
     assessment_id: uuid.UUID | None = None,
 ) -> Decision:
-    """Append a record to the chain, in the caller's transaction (the caller commits).
-
-    Appends are serialised (the chain has one head), so everything that does not need
-    the head happens first: the findings hash, the webhook subscribers, and flushing the
-    caller's pending rows. Only reading the head, inserting the record and its outbox
-    event, and the caller's commit remain inside the lock.
-    """
-    targets = decision_subscribers(session, shipment, kind)
-    if targets:
-        shipment.importer  # noqa: B018  (load it now: the event payload names the importer)
-    row = Decision(
+    """A record not yet in the chain: every field but seq, prev_hash, hash and recorded_at,
+    which `append_decisions` sets under the chain lock."""
+    return Decision(
         shipment_id=shipment.id,
         importer_id=shipment.importer_id,
         assessment_id=assessment_id,
@@ -116,19 +110,56 @@ def record_decision(
         actor_key_id=actor.key_prefix,
         actor_role=actor.role.value,
     )
-    session.flush()  # the caller's rows, outside the serialised part
 
+
+_DECISIONS = table_of(Decision)
+_DECISION_COLUMNS = tuple(column.key for column in _DECISIONS.columns)
+_CHAIN_HEAD = select(_DECISIONS.c.seq, _DECISIONS.c.hash).order_by(_DECISIONS.c.seq.desc()).limit(1)
+
+
+def append_decisions(session: Session, drafts: Sequence[Decision]) -> None:
+    """Link drafts onto the chain head, in order, and insert them in one statement.
+
+    The caller's other rows must already be flushed (foreign keys), and the caller commits:
+    the chain lock is held from here to that commit, so nothing else belongs in between.
+    The drafts stay out of the session; they come back filled in, to be read, not saved.
+    """
+    if not drafts:
+        return
     _lock_chain(session)
-    last = session.execute(
-        select(Decision.seq, Decision.hash).order_by(Decision.seq.desc()).limit(1)
-    ).first()
-    row.seq = 1 if last is None else last.seq + 1
-    row.prev_hash = GENESIS_HASH if last is None else last.hash
-    # Stamped under the lock, so time order and chain order agree.
-    row.recorded_at = utcnow()
-    row.hash = decision_hash(row)
-    session.add(row)
-    session.flush()
+    connection = session.connection()
+    last = connection.execute(_CHAIN_HEAD).first()
+    seq, prev_hash = (0, GENESIS_HASH) if last is None else (last.seq, last.hash)
+    recorded_at = utcnow()  # stamped under the lock, so time order and chain order agree
+    for draft in drafts:
+        seq += 1
+        draft.seq, draft.prev_hash, draft.recorded_at = seq, prev_hash, recorded_at
+        draft.hash = prev_hash = decision_hash(draft)
+    connection.execute(
+        insert(_DECISIONS),
+        [{name: getattr(draft, name) for name in _DECISION_COLUMNS} for draft in drafts],
+    )
+
+
+def record_decision(session: Session, *, shipment: Shipment, **fields: Any) -> Decision:
+    """Append one record (fields as for `decision_draft`) and its webhook event, in the
+    caller's transaction (the caller commits).
+
+    Appends are serialised (the chain has one head), so everything that does not need
+    the head happens first: the findings hash, the webhook subscribers, and flushing the
+    caller's pending rows. Only reading the head, inserting the record and its outbox
+    event, and the caller's commit remain inside the lock.
+    """
+    return record_draft(session, shipment, decision_draft(shipment, **fields))
+
+
+def record_draft(session: Session, shipment: Shipment, row: Decision) -> Decision:
+    """`record_decision` for a draft built by the caller."""
+    targets = decision_subscribers(session, shipment, row.kind)
+    if targets and not shipment.manifest.get("importer"):
+        shipment.importer  # noqa: B018  (load it now: the event payload names the importer)
+    session.flush()  # the caller's rows, outside the serialised part
+    append_decisions(session, [row])
     enqueue_for_decision(session, shipment, row, targets)
     return row
 

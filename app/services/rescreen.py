@@ -43,7 +43,8 @@ from app.screening.screener import ADDRESS_AGREE_STRONG, COUNTRY_AGREE, Screener
 from app.services.assessor import Assessor
 from app.services.decision_log import canonical_json
 from app.services.principal import SYSTEM
-from app.services.shipments import ShipmentStatus, latest_assessment, store_assessment
+from app.services.shipment_rows import ShipmentStatus
+from app.services.shipments import latest_assessment, store_assessment
 
 Progress = Callable[[int, int | None], None]
 IN_CHUNK = 500

@@ -8,35 +8,28 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Select, Table, and_, insert, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from app.db.base import utcnow
 from app.db.models import Assessment as AssessmentRow
-from app.db.models import (
-    AssessmentCitation,
-    Shipment,
-    ShipmentInput,
-    ShipmentLine,
-    ShipmentParty,
-)
-from app.domain.assessment import Assessment, Recommendation
-from app.domain.manifest import Manifest, iter_inputs, iter_parties
+from app.db.models import AssessmentCitation, Shipment
+from app.domain.assessment import Assessment
 from app.domain.manifest_codec import manifest_from_dict
 from app.errors import Forbidden, IdempotencyConflict, NotFound, Unprocessable
 from app.services.assessor import Assessor
-from app.services.decision_log import canonical_json, record_decision
+from app.services.decision_log import canonical_json, record_draft
 from app.services.keys import get_or_create_importer
 from app.services.principal import Principal, Role
-
-
-class ShipmentStatus:
-    ADMITTED = "admitted"
-    DETAINED = "detained"
+from app.services.shipment_rows import (
+    assessment_decision,
+    assessment_values,
+    citation_values,
+    insert_if_new,
+    insert_shipment_rows,
+    new_shipment,
+)
 
 
 @dataclass(frozen=True)
@@ -101,85 +94,6 @@ def latest_assessment(session: Session, shipment_id: uuid.UUID) -> AssessmentRow
     )
 
 
-def _declared_value(manifest: Manifest) -> tuple[Decimal | None, str | None]:
-    currencies = {line.currency for line in manifest.lines if line.value is not None}
-    values = [line.value for line in manifest.lines if line.value is not None]
-    if not values or len(currencies) != 1:
-        return None, None  # no single-currency total to report
-    return Decimal(str(round(sum(values), 2))), currencies.pop()
-
-
-def _write_normalised_rows(session: Session, shipment: Shipment, manifest: Manifest) -> None:
-    """Lines, parties at every tier, and the input tree: one multi-row INSERT per table."""
-    lines = [
-        {
-            "shipment_id": shipment.id,
-            "line_index": index,
-            "line_number": line.line_number,
-            "hts_code": line.hts_code,
-            "description": line.description,
-            "quantity": line.quantity,
-            "unit": line.unit,
-            "value": None if line.value is None else Decimal(str(line.value)),
-            "currency": line.currency,
-            "country_of_origin": line.country_of_origin,
-        }
-        for index, line in enumerate(manifest.lines)
-    ]
-    parties = [
-        {
-            "shipment_id": shipment.id,
-            "path": path,
-            "role": party.role,
-            "name": party.name,
-            "address": party.address,
-            "country": party.country,
-        }
-        for path, party in iter_parties(manifest)
-    ]
-    inputs = [
-        {
-            "shipment_id": shipment.id,
-            "path": node.path,
-            "line_index": node.line_index,
-            "tier": node.tier,
-            "material": node.input.material,
-            "hts_code": node.input.hts_code,
-            "country_of_origin": node.input.country_of_origin,
-            "region": node.input.region,
-        }
-        for node in iter_inputs(manifest)
-    ]
-    tables = (
-        (ShipmentLine.__table__, lines),
-        (ShipmentParty.__table__, parties),
-        (ShipmentInput.__table__, inputs),
-    )
-    for table, rows in tables:
-        if rows:
-            # A plain table INSERT (not the ORM bulk path): one executemany per table, no
-            # per-row ORM bookkeeping, and no split into groups by which columns are null.
-            session.execute(insert(cast(Table, table)), rows)
-
-
-def _add_citations(
-    session: Session, shipment: Shipment, row: AssessmentRow, result: Assessment
-) -> None:
-    """Index the list entries this assessment cites, for re-screening when they change."""
-    cited: set[tuple[str, str]] = set()
-    for finding in result.findings:
-        evidence = finding.evidence
-        list_id, entry_id = evidence.get("list"), evidence.get("entry_id")
-        if isinstance(list_id, str) and isinstance(entry_id, str):
-            cited.add((list_id, entry_id))
-    for list_id, entry_id in sorted(cited):
-        session.add(
-            AssessmentCitation(
-                assessment_id=row.id, shipment_id=shipment.id, list_id=list_id, entry_id=entry_id
-            )
-        )
-
-
 def store_assessment(
     session: Session,
     shipment: Shipment,
@@ -190,48 +104,24 @@ def store_assessment(
     decision_kind: str,
     sequence: int | None = None,
 ) -> AssessmentRow:
-    """Add an assessment row and its decision record (caller commits).
+    """Add an assessment row and its decision record to a stored shipment (caller commits).
 
-    `sequence` may be given when the caller knows it (1 for a new shipment), saving a query.
+    `sequence` may be given when the caller knows it, saving a query.
     """
     if sequence is None:
         previous = latest_assessment(session, shipment.id)
         sequence = 1 if previous is None else previous.sequence + 1
     row = AssessmentRow(
-        id=uuid.uuid4(),  # known before the flush, so the decision record can cite it
-        shipment_id=shipment.id,
-        sequence=sequence,
-        kind=kind,
-        recommendation=result.recommendation.value,
-        risk_score=result.risk_score,
-        risk_level=result.risk_level,
-        presumption_applies=result.presumption.applies,
-        sanctions_applies=result.sanctions.applies,
-        grounds=[g.value for g in result.presumption.grounds],
-        result=result.to_dict(),
-        rules_version=result.rules_version,
-        lists_version=dict(result.lists_version),
-        matcher_version=result.matcher_version,
-        assessed_at=utcnow(),
-        created_by_key_id=None if actor.key_id.int == 0 else actor.key_id,
+        **assessment_values(shipment.id, result, sequence=sequence, kind=kind, actor=actor)
     )
     session.add(row)
-    _add_citations(session, shipment, row, result)
-    record_decision(
+    session.add_all(
+        AssessmentCitation(**values) for values in citation_values(row.id, shipment.id, result)
+    )
+    record_draft(
         session,
-        shipment=shipment,
-        kind=decision_kind,
-        outcome=result.recommendation.value,
-        actor=actor,
-        risk_score=result.risk_score,
-        grounds=[g.value for g in result.presumption.grounds]
-        + [f"sanctions:{name}" for name in result.sanctions.lists],
-        findings=[f.to_dict() for f in result.findings],
-        rules_version=result.rules_version,
-        lists_version=result.lists_version,
-        matcher_version=result.matcher_version,
-        sectors=result.sectors,
-        assessment_id=row.id,
+        shipment,
+        assessment_decision(shipment, row.id, result, kind=decision_kind, actor=actor),
     )
     return row
 
@@ -242,52 +132,23 @@ def submit_shipment(
     """Store and assess one manifest in one transaction. Returns (view, created)."""
     digest = body_sha256(canonical)
     importer_id = _resolve_importer(session, principal, canonical["importer"])
-    existing = _find(session, importer_id, canonical["reference"])
-    if existing is not None:
-        return _replay(session, existing, digest), False
-
     manifest = manifest_from_dict(canonical)
-    result = assessor.assess(manifest)
-    value, currency = _declared_value(manifest)
-    now = utcnow()
-    shipment = Shipment(
-        importer_id=importer_id,
-        reference=manifest.reference,
-        body_sha256=digest,
-        manifest=canonical,
-        status=ShipmentStatus.DETAINED
-        if result.recommendation is Recommendation.DETAIN
-        else ShipmentStatus.ADMITTED,
-        entry_date=manifest.entry_date,
-        country_of_origin=manifest.country_of_origin,
-        declared_value=value,
-        currency=currency,
-        created_at=now,
-        updated_at=now,
-        created_by_key_id=None if principal.key_id.int == 0 else principal.key_id,
+    new = new_shipment(
+        importer_id, canonical, digest, manifest, assessor.assess(manifest), principal
     )
-    session.add(shipment)
-    try:
-        session.flush()
-    except IntegrityError:
-        # Another request stored the same reference first: answer as a resend would.
+    if not insert_if_new(session, new):
+        # Stored before (a resend), or by a racing request that committed first.
         session.rollback()
-        raced = _find(session, importer_id, canonical["reference"])
-        if raced is None:
-            raise
-        return _replay(session, raced, digest), False
-    _write_normalised_rows(session, shipment, manifest)
-    row = store_assessment(
-        session,
-        shipment,
-        result,
-        kind="initial",
-        actor=principal,
-        decision_kind="assessment",
-        sequence=1,
-    )
+        existing = _find(session, importer_id, canonical["reference"])
+        if existing is None:  # pragma: no cover - shipments are never deleted
+            raise IdempotencyConflict(
+                f"reference '{canonical['reference']}' is being written; retry",
+                shipment_id=None,
+            )
+        return _replay(session, existing, digest), False
+    insert_shipment_rows(session, [new])
     session.commit()
-    return ShipmentView(shipment, row), True
+    return ShipmentView(new.shipment, new.assessment), True
 
 
 def _replay(session: Session, existing: Shipment, digest: str) -> ShipmentView:

@@ -370,7 +370,7 @@ def enqueue_for_decision(
         {
             "shipment_id": str(shipment.id),
             "reference": shipment.reference,
-            "importer": shipment.importer.name,
+            "importer": shipment.manifest.get("importer") or shipment.importer.name,
             "status": shipment.status,
             "assessment_id": None
             if decision.assessment_id is None

@@ -1,0 +1,300 @@
+"""The intake write path: a new shipment as plain rows, inserted with Core statements.
+
+A new shipment is written as rows (shipment, lines, parties, inputs, assessment, citations,
+decision record) built up front and inserted table by table, one statement per table for
+any number of shipments. No ORM unit of work runs on this path: it was most of the cost of
+a submission. Batches write a whole chunk this way in one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.db.base import table_of, utcnow
+from app.db.models import Assessment as AssessmentRow
+from app.db.models import (
+    AssessmentCitation,
+    Decision,
+    Shipment,
+    ShipmentInput,
+    ShipmentLine,
+    ShipmentParty,
+)
+from app.domain.assessment import Assessment, Recommendation
+from app.domain.manifest import Manifest, iter_inputs, iter_parties
+from app.services.decision_log import append_decisions, decision_draft
+from app.services.principal import Principal
+from app.services.webhooks import enqueue_for_decision, event_type_for_decision, subscribers
+
+
+class ShipmentStatus:
+    ADMITTED = "admitted"
+    DETAINED = "detained"
+
+
+def _key_id(principal: Principal) -> uuid.UUID | None:
+    return None if principal.key_id.int == 0 else principal.key_id  # 0: the system actor
+
+
+def declared_value(manifest: Manifest) -> tuple[Decimal | None, str | None]:
+    currencies = {line.currency for line in manifest.lines if line.value is not None}
+    values = [line.value for line in manifest.lines if line.value is not None]
+    if not values or len(currencies) != 1:
+        return None, None  # no single-currency total to report
+    return Decimal(str(round(sum(values), 2))), currencies.pop()
+
+
+def assessment_values(
+    shipment_id: uuid.UUID,
+    result: Assessment,
+    *,
+    sequence: int,
+    kind: str,
+    actor: Principal,
+) -> dict[str, Any]:
+    """The columns of an assessment row (shared by the ORM path and the Core path)."""
+    return {
+        "id": uuid.uuid4(),  # known before any flush, so the decision record can cite it
+        "shipment_id": shipment_id,
+        "sequence": sequence,
+        "kind": kind,
+        "recommendation": result.recommendation.value,
+        "risk_score": result.risk_score,
+        "risk_level": result.risk_level,
+        "presumption_applies": result.presumption.applies,
+        "sanctions_applies": result.sanctions.applies,
+        "grounds": [g.value for g in result.presumption.grounds],
+        "result": result.to_dict(),
+        "rules_version": result.rules_version,
+        "lists_version": dict(result.lists_version),
+        "matcher_version": result.matcher_version,
+        "assessed_at": utcnow(),
+        "created_by_key_id": _key_id(actor),
+    }
+
+
+def citation_values(
+    assessment_id: uuid.UUID, shipment_id: uuid.UUID, result: Assessment
+) -> list[dict[str, Any]]:
+    """The list entries an assessment cites, for re-screening when they change."""
+    cited: set[tuple[str, str]] = set()
+    for finding in result.findings:
+        evidence = finding.evidence
+        list_id, entry_id = evidence.get("list"), evidence.get("entry_id")
+        if isinstance(list_id, str) and isinstance(entry_id, str):
+            cited.add((list_id, entry_id))
+    return [
+        {
+            "assessment_id": assessment_id,
+            "shipment_id": shipment_id,
+            "list_id": list_id,
+            "entry_id": entry_id,
+        }
+        for list_id, entry_id in sorted(cited)
+    ]
+
+
+def assessment_decision(
+    shipment: Shipment, assessment_id: uuid.UUID, result: Assessment, *, kind: str, actor: Principal
+) -> Decision:
+    """The decision-record draft for an assessment (initial, rebuttal or re-screen)."""
+    return decision_draft(
+        shipment,
+        kind=kind,
+        outcome=result.recommendation.value,
+        actor=actor,
+        risk_score=result.risk_score,
+        grounds=[g.value for g in result.presumption.grounds]
+        + [f"sanctions:{name}" for name in result.sanctions.lists],
+        findings=[f.to_dict() for f in result.findings],
+        rules_version=result.rules_version,
+        lists_version=result.lists_version,
+        matcher_version=result.matcher_version,
+        sectors=result.sectors,
+        assessment_id=assessment_id,
+    )
+
+
+@dataclass
+class NewShipment:
+    """Everything one new shipment writes, as rows. `shipment` and `assessment` are
+    transient ORM objects (never added to a session) so responses read them as usual."""
+
+    shipment: Shipment
+    assessment: AssessmentRow
+    decision: Decision
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    parties: list[dict[str, Any]] = field(default_factory=list)
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    shipment_values: dict[str, Any] = field(default_factory=dict)
+    assessment_values: dict[str, Any] = field(default_factory=dict)
+
+
+def new_shipment(
+    importer_id: uuid.UUID,
+    canonical: dict[str, Any],
+    digest: str,
+    manifest: Manifest,
+    result: Assessment,
+    principal: Principal,
+) -> NewShipment:
+    value, currency = declared_value(manifest)
+    now = utcnow()
+    shipment_values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "importer_id": importer_id,
+        "reference": manifest.reference,
+        "body_sha256": digest,
+        "manifest": canonical,
+        "status": ShipmentStatus.DETAINED
+        if result.recommendation is Recommendation.DETAIN
+        else ShipmentStatus.ADMITTED,
+        "entry_date": manifest.entry_date,
+        "country_of_origin": manifest.country_of_origin,
+        "declared_value": value,
+        "currency": currency,
+        "created_at": now,
+        "updated_at": now,
+        "created_by_key_id": _key_id(principal),
+    }
+    shipment_id: uuid.UUID = shipment_values["id"]
+    shipment = Shipment(**shipment_values)
+    assessed = assessment_values(shipment_id, result, sequence=1, kind="initial", actor=principal)
+    return NewShipment(
+        shipment=shipment,
+        assessment=AssessmentRow(**assessed),
+        decision=assessment_decision(
+            shipment, assessed["id"], result, kind="assessment", actor=principal
+        ),
+        lines=[
+            {
+                "shipment_id": shipment_id,
+                "line_index": index,
+                "line_number": line.line_number,
+                "hts_code": line.hts_code,
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit": line.unit,
+                "value": None if line.value is None else Decimal(str(line.value)),
+                "currency": line.currency,
+                "country_of_origin": line.country_of_origin,
+            }
+            for index, line in enumerate(manifest.lines)
+        ],
+        parties=[
+            {
+                "shipment_id": shipment_id,
+                "path": path,
+                "role": party.role,
+                "name": party.name,
+                "address": party.address,
+                "country": party.country,
+            }
+            for path, party in iter_parties(manifest)
+        ],
+        inputs=[
+            {
+                "shipment_id": shipment_id,
+                "path": node.path,
+                "line_index": node.line_index,
+                "tier": node.tier,
+                "material": node.input.material,
+                "hts_code": node.input.hts_code,
+                "country_of_origin": node.input.country_of_origin,
+                "region": node.input.region,
+            }
+            for node in iter_inputs(manifest)
+        ],
+        citations=citation_values(assessed["id"], shipment_id, result),
+        shipment_values=shipment_values,
+        assessment_values=assessed,
+    )
+
+
+_SHIPMENTS = table_of(Shipment)
+
+
+def _copy_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """PostgreSQL COPY: one round trip for any number of rows, each formatted in C. The
+    driver's executemany goes row by row and cost more than the rest of intake together."""
+    columns = list(rows[0])
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"  # names from the models
+    with cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
+
+
+def insert_if_new(session: Session, new: NewShipment) -> bool:
+    """Insert the shipment row unless its (importer, reference) exists; True if inserted.
+
+    ON CONFLICT DO NOTHING instead of look-up-then-insert: one round trip, and a racing
+    duplicate waits for the first writer's commit rather than failing the transaction."""
+    dialect = session.get_bind().dialect.name
+    statement: Any
+    if dialect == "postgresql":
+        statement = postgresql.insert(_SHIPMENTS)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(_SHIPMENTS)
+    else:  # pragma: no cover - only the two supported databases
+        raise NotImplementedError(dialect)
+    statement = statement.on_conflict_do_nothing(
+        index_elements=["importer_id", "reference"]
+    ).returning(_SHIPMENTS.c.id)
+    return session.connection().execute(statement, new.shipment_values).first() is not None
+
+
+def existing_references(
+    session: Session, importer_id: uuid.UUID, references: Sequence[str]
+) -> set[str]:
+    if not references:
+        return set()
+    return set(
+        session.scalars(
+            select(Shipment.reference).where(
+                Shipment.importer_id == importer_id, Shipment.reference.in_(references)
+            )
+        )
+    )
+
+
+def insert_shipment_rows(session: Session, news: Sequence[NewShipment]) -> None:
+    """Every row but the shipments' own (already inserted), then the decision records.
+
+    The caller commits; the chain lock taken by `append_decisions` is held until then."""
+    tables: tuple[tuple[Any, list[dict[str, Any]]], ...] = (
+        (ShipmentLine, [row for new in news for row in new.lines]),
+        (ShipmentParty, [row for new in news for row in new.parties]),
+        (ShipmentInput, [row for new in news for row in new.inputs]),
+        (AssessmentRow, [new.assessment_values for new in news]),
+        (AssessmentCitation, [row for new in news for row in new.citations]),
+    )
+    connection = session.connection()
+    copy_rows = connection.dialect.name == "postgresql"
+    for model, rows in tables:
+        if not rows:
+            continue
+        table = table_of(model)
+        if copy_rows and model is not AssessmentRow:  # JSON columns go through the INSERT
+            _copy_rows(connection, table, rows)
+        else:
+            connection.execute(insert(table), rows)
+    targets_by_importer: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for importer_id in {new.shipment.importer_id for new in news}:
+        targets = subscribers(session, importer_id, event_type_for_decision("assessment"))
+        if targets:
+            targets_by_importer[importer_id] = targets
+    append_decisions(session, [new.decision for new in news])
+    for new in news:
+        targets = targets_by_importer.get(new.shipment.importer_id, [])
+        if targets:
+            enqueue_for_decision(session, new.shipment, new.decision, targets)
