@@ -33,11 +33,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Decision, Importer, Shipment
 from app.errors import Unprocessable
-from app.services.decision_log import (
-    ChainChecker,
-    ChainVerification,
-    canonical_json,
-)
+from app.jsonutil import canonical_json
+from app.services.decision_log import ChainChecker, ChainVerification
 
 DECISIONS = Decision.__table__
 IMPORTERS = Importer.__table__

@@ -7,7 +7,6 @@ record's hash, so changing or removing any record breaks every hash after it.
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,16 +18,13 @@ from sqlalchemy.orm import Session
 
 from app.db.base import table_of, utcnow
 from app.db.models import Decision, Shipment
+from app.jsonutil import canonical_json
 from app.services.principal import Principal
 from app.services.webhooks import decision_subscribers, enqueue_for_decision
 
 GENESIS_HASH = "0" * 64
 # Any constant works: it names the one advisory lock that serialises chain appends on PostgreSQL.
 CHAIN_LOCK_KEY = 0x55464C5041  # "UFLPA"
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def sha256_json(value: Any) -> str:

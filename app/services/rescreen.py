@@ -36,12 +36,12 @@ from app.db.base import utcnow
 from app.db.models import AssessmentCitation, ListEntryRecord, Shipment, ShipmentParty
 from app.domain.assessment import Recommendation
 from app.domain.manifest_codec import manifest_from_dict
+from app.jsonutil import canonical_json
 from app.screening.entry import ListEntry
 from app.screening.index import NameIndex
 from app.screening.scorer import Rarity, uniform_rarity
 from app.screening.screener import ADDRESS_AGREE_STRONG, COUNTRY_AGREE, Screener
 from app.services.assessor import Assessor
-from app.services.decision_log import canonical_json
 from app.services.principal import SYSTEM
 from app.services.shipment_rows import ShipmentStatus
 from app.services.shipments import latest_assessment, store_assessment

@@ -103,9 +103,15 @@ def citation_values(
 
 
 def assessment_decision(
-    shipment: Shipment, assessment_id: uuid.UUID, result: Assessment, *, kind: str, actor: Principal
+    shipment: Shipment,
+    assessment: dict[str, Any],
+    result: Assessment,
+    *,
+    kind: str,
+    actor: Principal,
 ) -> Decision:
-    """The decision-record draft for an assessment (initial, rebuttal or re-screen)."""
+    """The decision-record draft for an assessment (initial, rebuttal or re-screen);
+    `assessment` is the row's columns, as `assessment_values` returns them."""
     return decision_draft(
         shipment,
         kind=kind,
@@ -114,12 +120,12 @@ def assessment_decision(
         risk_score=result.risk_score,
         grounds=[g.value for g in result.presumption.grounds]
         + [f"sanctions:{name}" for name in result.sanctions.lists],
-        findings=[f.to_dict() for f in result.findings],
+        findings=assessment["result"]["findings"],
         rules_version=result.rules_version,
         lists_version=result.lists_version,
         matcher_version=result.matcher_version,
         sectors=result.sectors,
-        assessment_id=assessment_id,
+        assessment_id=assessment["id"],
     )
 
 
@@ -173,7 +179,7 @@ def new_shipment(
         shipment=shipment,
         assessment=AssessmentRow(**assessed),
         decision=assessment_decision(
-            shipment, assessed["id"], result, kind="assessment", actor=principal
+            shipment, assessed, result, kind="assessment", actor=principal
         ),
         lines=[
             {

@@ -18,8 +18,9 @@ from app.db.models import AssessmentCitation, Shipment
 from app.domain.assessment import Assessment
 from app.domain.manifest_codec import manifest_from_dict
 from app.errors import Forbidden, IdempotencyConflict, NotFound, Unprocessable
+from app.jsonutil import canonical_json
 from app.services.assessor import Assessor
-from app.services.decision_log import canonical_json, record_draft
+from app.services.decision_log import record_draft
 from app.services.keys import get_or_create_importer
 from app.services.principal import Principal, Role
 from app.services.shipment_rows import (
@@ -111,17 +112,16 @@ def store_assessment(
     if sequence is None:
         previous = latest_assessment(session, shipment.id)
         sequence = 1 if previous is None else previous.sequence + 1
-    row = AssessmentRow(
-        **assessment_values(shipment.id, result, sequence=sequence, kind=kind, actor=actor)
-    )
+    values = assessment_values(shipment.id, result, sequence=sequence, kind=kind, actor=actor)
+    row = AssessmentRow(**values)
     session.add(row)
     session.add_all(
-        AssessmentCitation(**values) for values in citation_values(row.id, shipment.id, result)
+        AssessmentCitation(**cited) for cited in citation_values(row.id, shipment.id, result)
     )
     record_draft(
         session,
         shipment,
-        assessment_decision(shipment, row.id, result, kind=decision_kind, actor=actor),
+        assessment_decision(shipment, values, result, kind=decision_kind, actor=actor),
     )
     return row
 
