@@ -25,8 +25,6 @@ def _session(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from app.db import migrate
 
     settings = _settings()
@@ -37,17 +35,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     with _session(settings) as session:
         prepare_database(session, settings)
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        proxy_headers=True,
-    )
-    return 0
+    from app.serve import serve
+
+    return serve(args.host, args.port, args.workers, settings.log_level.lower())
 
 
 def cmd_db(args: argparse.Namespace) -> int:

@@ -58,6 +58,19 @@ class Settings(BaseSettings):
         description="Body cap for the batch and CSV import routes (1,000 manifests fit).",
     )
 
+    request_threads: int = Field(
+        default=40,
+        ge=1,
+        le=1000,
+        description="Threads per worker for blocking request work (database, assessment).",
+    )
+    gil_switch_interval_ms: float = Field(
+        default=5.0,
+        gt=0,
+        le=100,
+        description="How long a thread may hold Python's GIL while others wait for it.",
+    )
+
     run_background_workers: bool = Field(
         default=True,
         description="Run the webhook dispatcher and the job runner inside the service. "

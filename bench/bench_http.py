@@ -134,12 +134,16 @@ def main() -> None:
     try:
         time.sleep(2)  # let every worker finish building its index
         server_pids = process_tree(server.pid)
-        postgres_pids = processes_named("postgres")
-        cpu_before = (cpu_seconds(server_pids), cpu_seconds(postgres_pids), own_cpu())
+        postgres_before = {pid: cpu_seconds([pid]) for pid in processes_named("postgres")}
+        cpu_before = (cpu_seconds(server_pids), sum(postgres_before.values()), own_cpu())
+        per_process_before = [cpu_seconds([pid]) for pid in server_pids]
         latencies, errors, elapsed = asyncio.run(
             drive(base, key, args.concurrency, args.seconds, warmup=20)
         )
-        cpu_after = (cpu_seconds(server_pids), cpu_seconds(postgres_pids), own_cpu())
+        # Backends started during the run (pool growth) count whole: all their time is in it.
+        postgres_after = cpu_seconds(processes_named("postgres"))
+        cpu_after = (cpu_seconds(server_pids), postgres_after, own_cpu())
+        per_process = [cpu_seconds([pid]) - b for pid, b in zip(server_pids, per_process_before)]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -156,6 +160,8 @@ def main() -> None:
             *(1000 * cpu / max(n, 1) for cpu in (server_cpu, postgres_cpu, client_cpu))
         )
     )
+    busy = ", ".join(f"{100 * cpu / elapsed:.0f}%" for cpu in per_process if cpu > 0.05 * elapsed)
+    print(f"server processes busy: {busy}")
     print(
         "latency ms: p50 {:.1f}  p95 {:.1f}  p99 {:.1f}  max {:.1f}".format(
             *(1000 * percentile(latencies, q) for q in (50, 95, 99, 100))

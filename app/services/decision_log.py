@@ -62,13 +62,9 @@ def decision_hash(row: Decision) -> str:
     return sha256_json(decision_payload(row))
 
 
-_PG_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
-
-
-def _lock_chain(session: Session) -> None:
-    # SQLite already holds the database write lock (BEGIN IMMEDIATE); PostgreSQL needs one.
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection().execute(_PG_CHAIN_LOCK, {"k": CHAIN_LOCK_KEY})
+# Locks the chain and reads its head in one round trip (migration 0006 explains why a
+# function): the lock is held until commit, so every round trip inside it counts.
+_PG_LOCKED_HEAD = text("SELECT seq, hash FROM uflpa_chain_head(:k)")
 
 
 def decision_draft(
@@ -122,9 +118,11 @@ def append_decisions(session: Session, drafts: Sequence[Decision]) -> None:
     """
     if not drafts:
         return
-    _lock_chain(session)
     connection = session.connection()
-    last = connection.execute(_CHAIN_HEAD).first()
+    if connection.dialect.name == "postgresql":
+        last = connection.execute(_PG_LOCKED_HEAD, {"k": CHAIN_LOCK_KEY}).first()
+    else:  # SQLite: the transaction already holds the database's write lock (BEGIN IMMEDIATE)
+        last = connection.execute(_CHAIN_HEAD).first()
     seq, prev_hash = (0, GENESIS_HASH) if last is None else (last.seq, last.hash)
     recorded_at = utcnow()  # stamped under the lock, so time order and chain order agree
     for draft in drafts:
