@@ -87,6 +87,14 @@ class RendererUnavailable(AppError):
     title = "Report renderer unavailable"
 
 
+class ServiceUnavailable(AppError):
+    """The write did not complete in time; the same request may be retried safely."""
+
+    status = 503
+    type = "service-unavailable"
+    title = "Service temporarily unavailable"
+
+
 class InvalidRules(AppError):
     """A rule file is malformed; the service refuses to start with it."""
 

@@ -34,6 +34,7 @@ from app.logs import configure_logging, get_logger
 from app.services.assessor import Assessor
 from app.services.background import Background
 from app.services.bootstrap import AssessorRegistry
+from app.services.group_writer import GroupWriter
 from app.services.replay import Replayer, ScreenerCache
 from app.services.storage import FileSystemStore
 from app.settings import Settings
@@ -68,6 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessionmaker = make_sessionmaker(engine)
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker
+        group_writer = GroupWriter(sessionmaker)
+        group_writer.start()
+        app.state.group_writer = group_writer
         registry = AssessorRegistry(sessionmaker, settings)
         app.state.assessors = registry
         stop = threading.Event()
@@ -89,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             stop.set()
+            group_writer.stop()
             if background is not None:
                 background.stop()
             engine.dispose()

@@ -2,45 +2,60 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from types import UnionType
 from typing import Annotated, Union, get_args, get_origin
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, Unauthorized, Unprocessable
 from app.services.assessor import Assessor
+from app.services.group_writer import GroupWriter
 from app.services.keys import authenticate
 from app.services.principal import Principal, Role
 from app.settings import Settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     # Services own commits; this only guarantees the session is closed (rolling back
-    # anything left uncommitted by a failed request).
+    # anything left uncommitted by a failed request). Creating a session does no I/O, and
+    # closing one does only when a transaction is still open: only then is it worth a
+    # hand-off to the thread pool.
     session: Session = request.app.state.sessionmaker()
     try:
         yield session
     finally:
-        session.close()
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
-def get_assessor(request: Request) -> Assessor:
+# The cheap dependencies are `async def`: FastAPI runs a plain `def` dependency in the
+# thread pool, a hand-off that costs more than these functions themselves.
+async def get_assessor(request: Request) -> Assessor:
     assessor: Assessor = request.app.state.assessors.current
     return assessor
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def get_group_writer(request: Request) -> GroupWriter:
+    writer: GroupWriter = request.app.state.group_writer
+    return writer
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
 AssessorDep = Annotated[Assessor, Depends(get_assessor)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+GroupWriterDep = Annotated[GroupWriter, Depends(get_group_writer)]
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
 
@@ -98,7 +113,7 @@ def _list_query_param_names(dependant: Dependant) -> set[str]:
     return names
 
 
-def reject_unknown_query_params(request: Request) -> None:
+async def reject_unknown_query_params(request: Request) -> None:
     """Unknown query parameters are refused, as unknown body fields are: a typo such as
     `?stauts=detained` must not silently return every shipment."""
     route = request.scope.get("route")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -240,11 +240,12 @@ def _copy_rows(connection: Connection, table: Table, rows: Sequence[dict[str, An
             copy.write_row([row[column] for column in columns])
 
 
-def insert_if_new(session: Session, new: NewShipment) -> bool:
-    """Insert the shipment row unless its (importer, reference) exists; True if inserted.
+def _insert_shipments_if_new(session: Session, news: Sequence[NewShipment]) -> set[uuid.UUID]:
+    """Insert the shipment rows whose (importer, reference) is new; returns the ids inserted.
 
-    ON CONFLICT DO NOTHING instead of look-up-then-insert: one round trip, and a racing
-    duplicate waits for the first writer's commit rather than failing the transaction."""
+    ON CONFLICT DO NOTHING instead of look-up-then-insert: one statement for any number of
+    shipments, and a racing duplicate waits for the first writer's commit rather than
+    failing the transaction. Rows go in key order, so two writers lock keys in one order."""
     dialect = session.get_bind().dialect.name
     statement: Any
     if dialect == "postgresql":
@@ -256,21 +257,26 @@ def insert_if_new(session: Session, new: NewShipment) -> bool:
     statement = statement.on_conflict_do_nothing(
         index_elements=["importer_id", "reference"]
     ).returning(_SHIPMENTS.c.id)
-    return session.connection().execute(statement, new.shipment_values).first() is not None
-
-
-def existing_references(
-    session: Session, importer_id: uuid.UUID, references: Sequence[str]
-) -> set[str]:
-    if not references:
-        return set()
-    return set(
-        session.scalars(
-            select(Shipment.reference).where(
-                Shipment.importer_id == importer_id, Shipment.reference.in_(references)
-            )
-        )
+    rows = sorted(
+        (new.shipment_values for new in news),
+        key=lambda row: (str(row["importer_id"]), row["reference"]),
     )
+    return set(session.connection().execute(statement, rows).scalars())
+
+
+def write_new_shipments(session: Session, news: Sequence[NewShipment]) -> list[bool]:
+    """Write new shipments with all their rows and decision records in the session's
+    transaction, and commit. Returns, per shipment, whether it was stored; False means its
+    (importer, reference) already existed (or came earlier in `news`): the caller answers
+    it as a resend. Any error leaves nothing written (the caller rolls back)."""
+    first: dict[tuple[uuid.UUID, str], NewShipment] = {}
+    for new in news:
+        first.setdefault((new.shipment.importer_id, new.shipment.reference), new)
+    inserted = _insert_shipments_if_new(session, list(first.values()))
+    stored = [new for new in first.values() if new.shipment.id in inserted]
+    insert_shipment_rows(session, stored)
+    session.commit()
+    return [new.shipment.id in inserted for new in news]
 
 
 def insert_shipment_rows(session: Session, news: Sequence[NewShipment]) -> None:

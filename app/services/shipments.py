@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,19 +17,25 @@ from app.db.models import Assessment as AssessmentRow
 from app.db.models import AssessmentCitation, Shipment
 from app.domain.assessment import Assessment
 from app.domain.manifest_codec import manifest_from_dict
-from app.errors import Forbidden, IdempotencyConflict, NotFound, Unprocessable
+from app.errors import (
+    Forbidden,
+    IdempotencyConflict,
+    NotFound,
+    ServiceUnavailable,
+    Unprocessable,
+)
 from app.jsonutil import canonical_json
 from app.services.assessor import Assessor
 from app.services.decision_log import record_draft
 from app.services.keys import get_or_create_importer
 from app.services.principal import Principal, Role
 from app.services.shipment_rows import (
+    NewShipment,
     assessment_decision,
     assessment_values,
     citation_values,
-    insert_if_new,
-    insert_shipment_rows,
     new_shipment,
+    write_new_shipments,
 )
 
 
@@ -127,28 +133,31 @@ def store_assessment(
 
 
 def submit_shipment(
-    session: Session, assessor: Assessor, principal: Principal, canonical: dict[str, Any]
+    session: Session,
+    assessor: Assessor,
+    principal: Principal,
+    canonical: dict[str, Any],
+    write: Callable[[NewShipment], bool] | None = None,
 ) -> tuple[ShipmentView, bool]:
-    """Store and assess one manifest in one transaction. Returns (view, created)."""
+    """Store and assess one manifest, all-or-nothing. Returns (view, created).
+
+    `write` stores the new shipment and says whether it did (the service passes its group
+    writer); by default it is written in `session`'s own transaction."""
     digest = body_sha256(canonical)
     importer_id = _resolve_importer(session, principal, canonical["importer"])
+    session.commit()  # an importer an admin key named may have been created just now
     manifest = manifest_from_dict(canonical)
     new = new_shipment(
         importer_id, canonical, digest, manifest, assessor.assess(manifest), principal
     )
-    if not insert_if_new(session, new):
-        # Stored before (a resend), or by a racing request that committed first.
-        session.rollback()
-        existing = _find(session, importer_id, canonical["reference"])
-        if existing is None:  # pragma: no cover - shipments are never deleted
-            raise IdempotencyConflict(
-                f"reference '{canonical['reference']}' is being written; retry",
-                shipment_id=None,
-            )
-        return _replay(session, existing, digest), False
-    insert_shipment_rows(session, [new])
-    session.commit()
-    return ShipmentView(new.shipment, new.assessment), True
+    stored = write(new) if write is not None else write_new_shipments(session, [new])[0]
+    if stored:
+        return ShipmentView(new.shipment, new.assessment), True
+    # Stored before (a resend), or by a racing request that committed first.
+    existing = _find(session, importer_id, canonical["reference"])
+    if existing is None:  # pragma: no cover - shipments are never deleted
+        raise ServiceUnavailable(f"reference '{canonical['reference']}' is being written; retry")
+    return _replay(session, existing, digest), False
 
 
 def _replay(session: Session, existing: Shipment, digest: str) -> ShipmentView:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from app.api.deps import AssessorDep, PrincipalDep, SessionDep, SettingsDep
+from app.api.deps import AssessorDep, GroupWriterDep, PrincipalDep, SessionDep, SettingsDep
 from app.api.responses import json_response
 from app.api.schemas.codes import IsoDateTime
 from app.api.schemas.manifest import ManifestIn
@@ -56,8 +56,11 @@ def submit_shipment(
     assessor: AssessorDep,
     principal: PrincipalDep,
     settings: SettingsDep,
+    writer: GroupWriterDep,
 ) -> Response:
-    view, created = service.submit_shipment(session, assessor, principal, manifest.canonical())
+    view, created = service.submit_shipment(
+        session, assessor, principal, manifest.canonical(), writer.write
+    )
     body = _with_case(view, session, settings, just_created=created)
     return json_response(body, status_code=201 if created else 200)
 
