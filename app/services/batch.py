@@ -1,8 +1,11 @@
 """Many shipments in one call (JSON batches, CSV imports): each item on its own.
 
-Every valid item goes through the same `submit_shipment` as the single endpoint, in its own
-transaction, so one bad item never sinks the others and the idempotency rules (200 for a
-resend, 409 for a reused reference with another body) hold per item.
+Valid items are assessed one by one and written in chunks, a chunk per transaction, through
+the same `write_new_shipments` as the single endpoint's group writer: each shipment is
+stored whole or not at all, and the idempotency rules (200 for a resend, 409 for a reused
+reference with another body) hold per item. An invalid item never reaches the database;
+if a chunk fails to write, its items are written again one per transaction, so one bad
+item never sinks the others.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.errors import AppError, Unprocessable
 from app.services.assessor import Assessor
 from app.services.principal import Principal
-from app.services.shipments import submit_shipment
+from app.services.shipment_rows import NewShipment, write_new_shipments
+from app.services.shipments import new_view, prepare_shipment, replay
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,16 @@ def validation_problem(errors: list[dict[str, Any]]) -> dict[str, Any]:
     )
 
 
+CHUNK_SIZE = 100  # shipments per transaction
+
+
+@dataclass
+class _Valid:
+    result: dict[str, Any]
+    canonical: dict[str, Any]
+    new: NewShipment
+
+
 def submit_many(
     session: Session,
     assessor: Assessor,
@@ -57,23 +72,55 @@ def submit_many(
 ) -> list[dict[str, Any]]:
     """One result per item, in order: {index, status, shipment | problem, **meta}."""
     results: list[dict[str, Any]] = []
+    chunk: list[_Valid] = []
     for index, item in enumerate(items):
         if not isinstance(item, Item):
             item = Item(item)
         result: dict[str, Any] = {"index": index, **item.meta}
+        results.append(result)
         if isinstance(item.payload, Invalid):
             result |= {"status": item.payload.problem["status"], "problem": item.payload.problem}
-            results.append(result)
             continue
         try:
-            view, created = submit_shipment(session, assessor, principal, item.payload)
+            new = prepare_shipment(session, assessor, principal, item.payload)
         except AppError as exc:
-            session.rollback()
             result |= {"status": type(exc).status, "problem": problem_dict(exc)}
-        else:
-            result |= {"status": 201 if created else 200, "shipment": view.to_dict()}
-        results.append(result)
+            continue
+        chunk.append(_Valid(result, item.payload, new))
+        if len(chunk) == CHUNK_SIZE:
+            _write_chunk(session, chunk)
+            chunk = []
+    _write_chunk(session, chunk)
     return results
+
+
+def _write_chunk(session: Session, chunk: list[_Valid]) -> None:
+    if not chunk:
+        return
+    session.commit()  # importers an admin key named, created while preparing
+    try:
+        stored = write_new_shipments(session, [valid.new for valid in chunk])
+    except (AppError, DBAPIError):
+        session.rollback()
+        stored = []
+        for valid in chunk:
+            try:
+                stored.append(write_new_shipments(session, [valid.new])[0])
+            except DBAPIError:
+                session.rollback()
+                raise
+    for valid, was_stored in zip(chunk, stored, strict=True):
+        try:
+            view, created = (
+                (new_view(valid.new), True)
+                if was_stored
+                else (replay(session, valid.new, valid.canonical), False)
+            )
+        except AppError as exc:
+            valid.result |= {"status": type(exc).status, "problem": problem_dict(exc)}
+        else:
+            valid.result |= {"status": 201 if created else 200, "shipment": view.to_dict()}
+    session.rollback()  # end the read-only transaction of the replays
 
 
 def summarise(results: Iterable[Mapping[str, Any]]) -> dict[str, int]:

@@ -132,6 +132,36 @@ def store_assessment(
     return row
 
 
+def prepare_shipment(
+    session: Session, assessor: Assessor, principal: Principal, canonical: dict[str, Any]
+) -> NewShipment:
+    """Assess a manifest and build its rows, for the importer the key may submit for.
+    (An admin key may name a new importer: it is created in `session`, uncommitted.)"""
+    importer_id = _resolve_importer(session, principal, canonical["importer"])
+    manifest = manifest_from_dict(canonical)
+    return new_shipment(
+        importer_id,
+        canonical,
+        body_sha256(canonical),
+        manifest,
+        assessor.assess(manifest),
+        principal,
+    )
+
+
+def new_view(new: NewShipment) -> ShipmentView:
+    return ShipmentView(new.shipment, new.assessment)
+
+
+def replay(session: Session, new: NewShipment, canonical: dict[str, Any]) -> ShipmentView:
+    """The answer for a shipment whose reference was already stored: the stored shipment if
+    the body is the same (a resend), else 409."""
+    existing = _find(session, new.shipment.importer_id, canonical["reference"])
+    if existing is None:  # pragma: no cover - shipments are never deleted
+        raise ServiceUnavailable(f"reference '{canonical['reference']}' is being written; retry")
+    return _replay(session, existing, new.shipment.body_sha256)
+
+
 def submit_shipment(
     session: Session,
     assessor: Assessor,
@@ -143,21 +173,13 @@ def submit_shipment(
 
     `write` stores the new shipment and says whether it did (the service passes its group
     writer); by default it is written in `session`'s own transaction."""
-    digest = body_sha256(canonical)
-    importer_id = _resolve_importer(session, principal, canonical["importer"])
+    new = prepare_shipment(session, assessor, principal, canonical)
     session.commit()  # an importer an admin key named may have been created just now
-    manifest = manifest_from_dict(canonical)
-    new = new_shipment(
-        importer_id, canonical, digest, manifest, assessor.assess(manifest), principal
-    )
     stored = write(new) if write is not None else write_new_shipments(session, [new])[0]
     if stored:
-        return ShipmentView(new.shipment, new.assessment), True
+        return new_view(new), True
     # Stored before (a resend), or by a racing request that committed first.
-    existing = _find(session, importer_id, canonical["reference"])
-    if existing is None:  # pragma: no cover - shipments are never deleted
-        raise ServiceUnavailable(f"reference '{canonical['reference']}' is being written; retry")
-    return _replay(session, existing, digest), False
+    return replay(session, new, canonical), False
 
 
 def _replay(session: Session, existing: Shipment, digest: str) -> ShipmentView:

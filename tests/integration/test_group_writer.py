@@ -1,0 +1,153 @@
+"""Group commit: many concurrent shipments in shared transactions, each still all-or-nothing."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.api.schemas.manifest import ManifestIn
+from app.db.models import (
+    Assessment,
+    Decision,
+    Importer,
+    Shipment,
+    ShipmentInput,
+    ShipmentLine,
+    ShipmentParty,
+)
+from app.db.session import make_engine, make_sessionmaker
+from app.domain.manifest_codec import manifest_from_dict
+from app.ruleset.loader import load_ruleset
+from app.services.assessor import Assessor
+from app.services.decision_log import verify_chain
+from app.services.group_writer import GroupWriter
+from app.services.principal import SYSTEM
+from app.services.shipment_rows import NewShipment, new_shipment
+from app.services.shipments import body_sha256
+from tests.api.conftest import example_manifest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url, pool_size=20)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture(scope="module")
+def assessor() -> Assessor:
+    return Assessor(load_ruleset(ROOT / "rules"))
+
+
+@pytest.fixture(scope="module")
+def importer_id(sessions: sessionmaker[Session]) -> uuid.UUID:
+    with sessions() as session:
+        importer = Importer(name=f"Group Importer {uuid.uuid4().hex[:6]}")
+        session.add(importer)
+        session.commit()
+        return importer.id
+
+
+def build(assessor: Assessor, importer_id: uuid.UUID, reference: str) -> NewShipment:
+    canonical = ManifestIn.model_validate(example_manifest(reference=reference)).canonical()
+    manifest = manifest_from_dict(canonical)
+    return new_shipment(
+        importer_id, canonical, body_sha256(canonical), manifest, assessor.assess(manifest), SYSTEM
+    )
+
+
+def counts(session: Session, shipment_id: uuid.UUID) -> tuple[int, ...]:
+    return tuple(
+        session.scalar(select(func.count()).select_from(model).where(column == shipment_id)) or 0
+        for model, column in (
+            (Shipment, Shipment.id),
+            (Assessment, Assessment.shipment_id),
+            (Decision, Decision.shipment_id),
+            (ShipmentLine, ShipmentLine.shipment_id),
+            (ShipmentParty, ShipmentParty.shipment_id),
+            (ShipmentInput, ShipmentInput.shipment_id),
+        )
+    )
+
+
+def test_concurrent_writers_share_transactions_and_keep_one_chain(
+    sessions: sessionmaker[Session], assessor: Assessor, importer_id: uuid.UUID
+) -> None:
+    writer = GroupWriter(sessions)
+    writer.start()
+    news = [build(assessor, importer_id, f"G-{uuid.uuid4().hex[:10]}") for _ in range(120)]
+    results: dict[int, bool] = {}
+
+    def submit(indices: range) -> None:
+        for i in indices:
+            results[i] = writer.write(news[i])
+
+    threads = [threading.Thread(target=submit, args=(range(k, 120, 12),)) for k in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.stop()
+
+    assert results == {i: True for i in range(120)}
+    with sessions() as session:
+        expected = counts(session, news[0].shipment.id)
+        assert expected[:3] == (1, 1, 1) and min(expected[3:]) > 0
+        for new in news:
+            assert counts(session, new.shipment.id) == expected
+        assert verify_chain(session).intact
+
+
+def test_a_failing_shipment_does_not_sink_its_group(
+    sessions: sessionmaker[Session], assessor: Assessor, importer_id: uuid.UUID
+) -> None:
+    good = [build(assessor, importer_id, f"OK-{uuid.uuid4().hex[:10]}") for _ in range(2)]
+    bad = build(assessor, uuid.uuid4(), f"BAD-{uuid.uuid4().hex[:10]}")  # no such importer
+    duplicate = build(assessor, importer_id, good[0].shipment.reference)
+    writer = GroupWriter(sessions)
+    # Queue everything before the thread starts, so the four form one group.
+    outcomes: dict[str, Any] = {}
+
+    def submit(name: str, new: NewShipment) -> None:
+        try:
+            outcomes[name] = writer.write(new)
+        except IntegrityError as exc:
+            outcomes[name] = exc
+
+    threads = [
+        threading.Thread(target=submit, args=(name, new))
+        for name, new in (("good0", good[0]), ("bad", bad), ("dup", duplicate), ("good1", good[1]))
+    ]
+    for thread in threads:
+        thread.start()
+    while writer._queue.qsize() < 4:  # noqa: SLF001 - wait until all four are queued
+        threading.Event().wait(0.01)
+    writer.start()
+    for thread in threads:
+        thread.join()
+    writer.stop()
+
+    assert outcomes["good0"] is True and outcomes["good1"] is True
+    assert outcomes["dup"] is False  # the caller answers it as a resend
+    assert isinstance(outcomes["bad"], IntegrityError)
+    with sessions() as session:
+        assert counts(session, bad.shipment.id) == (0, 0, 0, 0, 0, 0)
+        assert counts(session, duplicate.shipment.id)[0] == 0
+        for new in good:
+            assert counts(session, new.shipment.id)[:3] == (1, 1, 1)
+        assert verify_chain(session).intact
