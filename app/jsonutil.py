@@ -29,9 +29,10 @@ _CANONICAL_OPTIONS = (
     orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 )
 # Where orjson and the standard library print a number differently: exponents ("1e-7" vs
-# "1e-07", "1e16" vs "1e+16") and small floats ("0.00001" vs "1e-05"). A match may also be
-# inside a string; then the slow path runs for nothing, which is harmless.
-_NUMBERS_THAT_DIFFER = re.compile(rb"[0-9]e|(?<![0-9])0\.0000")
+# "1e-07", "1e16" vs "1e+16") and small floats ("0.00001" vs "1e-05"). Only number tokens
+# are matched (they follow ':', ',' or '['), so hex digests in strings do not trip it; text
+# inside a string that looks like one only sends that value down the slow path.
+_NUMBERS_THAT_DIFFER = re.compile(rb"[:,\[]-?(?:0\.0000|[0-9.]+e)")
 
 
 def _stdlib_canonical(value: Any) -> str:
@@ -52,6 +53,6 @@ def canonical_json(value: Any) -> str:
         out = orjson.dumps(value, default=str, option=_CANONICAL_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError: non-string keys, huge integers
         return _stdlib_canonical(value)
-    if _NUMBERS_THAT_DIFFER.search(out):
+    if _NUMBERS_THAT_DIFFER.search(b"," + out):
         return _stdlib_canonical(value)
     return out.decode()
