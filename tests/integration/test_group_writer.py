@@ -129,14 +129,13 @@ def test_a_failing_shipment_does_not_sink_its_group(
         except IntegrityError as exc:
             outcomes[name] = exc
 
-    threads = [
-        threading.Thread(target=submit, args=(name, new))
-        for name, new in (("good0", good[0]), ("bad", bad), ("dup", duplicate), ("good1", good[1]))
-    ]
-    for thread in threads:
+    threads = []
+    for name, new in (("good0", good[0]), ("bad", bad), ("dup", duplicate), ("good1", good[1])):
+        thread = threading.Thread(target=submit, args=(name, new))
         thread.start()
-    while writer._queue.qsize() < 4:  # noqa: SLF001 - wait until all four are queued
-        threading.Event().wait(0.01)
+        threads.append(thread)
+        while writer.queued < len(threads):  # queued in this order: good0 comes before dup
+            threading.Event().wait(0.005)
     writer.start()
     for thread in threads:
         thread.join()

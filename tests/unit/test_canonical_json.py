@@ -32,8 +32,9 @@ scalars = (
 )
 values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
     max_leaves=30,
 )
 
@@ -51,7 +52,7 @@ def test_the_cases_where_orjson_prints_numbers_differently() -> None:
 
 def test_strings_dates_and_ids_as_in_stored_records() -> None:
     value = {
-        "name": "新疆生产建设兵团 \u2028 \x7f \x00 \"quoted\" \\",
+        "name": '新疆生产建设兵团 \u2028 \x7f \x00 "quoted" \\',
         "at": datetime(2026, 11, 22, 10, 0, tzinfo=UTC),
         "on": date(2026, 11, 22),
         "id": uuid.UUID(int=1),
