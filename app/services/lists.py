@@ -83,6 +83,9 @@ def import_uploaded(
 def _store(session: Session, source: str, parsed: ParsedList, sha: str, actor: str) -> ImportResult:
     current = active_version(session, source)
     if current is not None and current.file_sha256 == sha:
+        # End the (read-only) transaction: on SQLite it began with BEGIN IMMEDIATE and holds
+        # the write lock, and the caller's index refresh opens a session of its own.
+        session.commit()
         return ImportResult(current, created=False)
     version = ListVersion(
         source=source,
