@@ -71,6 +71,12 @@ def get_principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     principal = authenticate(session, credentials.credentials)
+    if session.get_bind().dialect.name == "sqlite":
+        # Every SQLite transaction holds the database's write lock (BEGIN IMMEDIATE): end
+        # the key look-up's now, not when the request's own work is done, or a request
+        # that writes through another session (the group writer, an index rebuild) waits
+        # on itself until the lock times out.
+        session.commit()
     request.state.key_id = principal.key_prefix
     request.app.state.rate_limiter.check(principal.key_prefix)
     return principal

@@ -52,6 +52,11 @@ class GroupWriter:
         self._queue.put(None)
         self._thread.join(timeout=60)
 
+    @property
+    def queued(self) -> int:
+        """Shipments waiting for the next group (approximate, for monitoring)."""
+        return self._queue.qsize()
+
     def write(self, new: NewShipment) -> bool:
         """Store one shipment (True) or find its reference already stored (False)."""
         pending = _Pending(new)
