@@ -2,6 +2,11 @@
 
 Run: PYTHONPATH=. python bench/bench_batch.py [--batches 5] [--size 1000] [--database-url URL]
      [--no-lists] [--url http://host:port --key KEY]
+     PYTHONPATH=. python bench/bench_batch.py --serve --workers 2 --clients 2
+
+`--serve`: start `uflpa serve --workers N` on a fresh PostgreSQL database (as bench_http does)
+and send batches from `--clients` concurrent clients over loopback; throughput is all
+shipments created over the wall-clock time of the whole run.
 
 Default: the app in-process (TestClient over ASGI: request parsing, validation, assessment,
 storage and response encoding, without a network hop) on a fresh SQLite file with the
@@ -23,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app.db.session import make_engine, make_sessionmaker
 from app.logs import configure_logging
@@ -88,6 +95,51 @@ def run(post: Any, batches: int, size: int) -> None:
     print(f"OVERALL: {total:,} shipments in {elapsed:.2f} s = {total / elapsed:,.0f} shipments/s")
 
 
+def serve_and_drive(args: argparse.Namespace) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bench_http import fresh_postgres
+    from common import bench_env, create_importer_key, machine, start_server
+
+    url = fresh_postgres(args.pg_server, "uflpa_bench_batch")
+    env = bench_env(url)
+    key = create_importer_key(env, IMPORTER)
+    server, base = start_server(env, 8791, args.workers)
+    run_id = f"{int(time.time()) % 100000:05d}"
+    headers = {"Authorization": f"Bearer {key}"}
+
+    def client(c: int) -> tuple[int, list[float]]:
+        created, took = 0, []
+        with httpx.Client(base_url=base, timeout=600, headers=headers) as http:
+            for b in range(args.batches):
+                first = (c * args.batches + b) * args.size
+                body = {"shipments": [manifest(first + i, run_id) for i in range(args.size)]}
+                started = time.perf_counter()
+                response = http.post("/v1/shipments/batch", json=body)
+                took.append(time.perf_counter() - started)
+                response.raise_for_status()
+                created += response.json()["summary"]["created"]
+        return created, took
+
+    try:
+        time.sleep(2)  # let every worker finish building its index
+        started = time.perf_counter()
+        with ThreadPoolExecutor(args.clients) as pool:
+            outcomes = list(pool.map(client, range(args.clients)))
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    created = sum(n for n, _ in outcomes)
+    batch_times = sorted(t for _, times in outcomes for t in times)
+    print(f"machine: {machine()}")
+    print(f"PostgreSQL, workers={args.workers}, clients={args.clients}, batch size {args.size}")
+    print(f"created {created:,} shipments in {elapsed:.1f}s: {created / elapsed:,.0f} shipments/s")
+    print(
+        f"batch latency s: p50 {batch_times[len(batch_times) // 2]:.2f}  max {batch_times[-1]:.2f}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=5)
@@ -96,7 +148,14 @@ def main() -> int:
     parser.add_argument("--no-lists", action="store_true", help="rules only (no list index)")
     parser.add_argument("--url", help="a running service, e.g. http://127.0.0.1:8000")
     parser.add_argument("--key", help="API key for --url (importer key for 'Bench Importer')")
+    parser.add_argument("--serve", action="store_true", help="start a server on PostgreSQL")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--pg-server", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
+    if args.serve:
+        serve_and_drive(args)
+        return 0
     print(f"python {sys.version.split()[0]} on {platform.machine()}, {os.cpu_count()} CPUs")
     if args.url:
         with httpx.Client(base_url=args.url, timeout=600) as client:

@@ -143,7 +143,9 @@ def main() -> None:
         # Backends started during the run (pool growth) count whole: all their time is in it.
         postgres_after = cpu_seconds(processes_named("postgres"))
         cpu_after = (cpu_seconds(server_pids), postgres_after, own_cpu())
-        per_process = [cpu_seconds([pid]) - b for pid, b in zip(server_pids, per_process_before)]
+        per_process = [
+            cpu_seconds([pid]) - b for pid, b in zip(server_pids, per_process_before, strict=True)
+        ]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -154,7 +156,9 @@ def main() -> None:
     )
     print(f"requests: {n} in {elapsed:.1f}s, errors: {errors}")
     print(f"throughput: {n / elapsed:.0f} shipments/s")
-    server_cpu, postgres_cpu, client_cpu = (b - a for a, b in zip(cpu_before, cpu_after))
+    server_cpu, postgres_cpu, client_cpu = (
+        b - a for a, b in zip(cpu_before, cpu_after, strict=True)
+    )
     print(
         "CPU ms per request: server {:.1f}  postgres {:.1f}  load generator {:.1f}".format(
             *(1000 * cpu / max(n, 1) for cpu in (server_cpu, postgres_cpu, client_cpu))

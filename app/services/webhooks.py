@@ -29,10 +29,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.base import utcnow
+from app.db.base import table_of, utcnow
 from app.db.models import (
     Decision,
     Importer,
@@ -277,15 +277,26 @@ def list_deliveries(
 # --- the outbox -------------------------------------------------------------------------
 
 
-def subscribers(session: Session, importer_id: uuid.UUID, event_type: str) -> list[uuid.UUID]:
-    rows = session.execute(
-        select(Webhook.id, Webhook.events)
-        .outerjoin(WebhookImporter, WebhookImporter.webhook_id == Webhook.id)
-        .where(
-            Webhook.active.is_(True),
-            or_(Webhook.covers_all_importers.is_(True), WebhookImporter.importer_id == importer_id),
-        )
+_WEBHOOKS = table_of(Webhook)
+_WEBHOOK_IMPORTERS = table_of(WebhookImporter)
+# Built once, run as Core: it runs for every write that records a decision.
+_SUBSCRIBERS = (
+    select(_WEBHOOKS.c.id, _WEBHOOKS.c.events)
+    .select_from(
+        _WEBHOOKS.outerjoin(_WEBHOOK_IMPORTERS, _WEBHOOK_IMPORTERS.c.webhook_id == _WEBHOOKS.c.id)
     )
+    .where(
+        _WEBHOOKS.c.active.is_(True),
+        or_(
+            _WEBHOOKS.c.covers_all_importers.is_(True),
+            _WEBHOOK_IMPORTERS.c.importer_id == bindparam("importer_id"),
+        ),
+    )
+)
+
+
+def subscribers(session: Session, importer_id: uuid.UUID, event_type: str) -> list[uuid.UUID]:
+    rows = session.connection().execute(_SUBSCRIBERS, {"importer_id": importer_id})
     return sorted({webhook_id for webhook_id, events in rows if event_type in events})
 
 
