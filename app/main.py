@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -58,7 +57,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
-        sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
         if settings.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(

@@ -64,12 +64,6 @@ class Settings(BaseSettings):
         le=1000,
         description="Threads per worker for blocking request work (database, assessment).",
     )
-    gil_switch_interval_ms: float = Field(
-        default=5.0,
-        gt=0,
-        le=100,
-        description="How long a thread may hold Python's GIL while others wait for it.",
-    )
 
     run_background_workers: bool = Field(
         default=True,
