@@ -2,7 +2,7 @@
 
 Run: PYTHONPATH=. python bench/bench_batch.py [--batches 5] [--size 1000] [--database-url URL]
      [--no-lists] [--url http://host:port --key KEY]
-     PYTHONPATH=. python bench/bench_batch.py --serve --workers 2 --clients 2
+     PYTHONPATH=. python bench/bench_batch.py --serve --workers 2 --clients 2 [--csv]
 
 `--serve`: start `uflpa serve --workers N` on a fresh PostgreSQL database (as bench_http does)
 and send batches from `--clients` concurrent clients over loopback; throughput is all
@@ -95,6 +95,22 @@ def run(post: Any, batches: int, size: int) -> None:
     print(f"OVERALL: {total:,} shipments in {elapsed:.2f} s = {total / elapsed:,.0f} shipments/s")
 
 
+CSV_SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "csv" / "sample_shipments.csv"
+CSV_IMPORTER = "Acme Apparel Inc"
+
+
+def csv_file(first: int, size: int, run: str) -> bytes:
+    """`size` shipments: the sample file's first shipment (4 rows: parties, a line and two
+    input tiers) under distinct references."""
+    header, *rows = CSV_SAMPLE.read_text(encoding="utf-8").splitlines()
+    sample = [row for row in rows if row.startswith("ENTRY-2026-000123,")]
+    out = [header]
+    for i in range(first, first + size):
+        reference = f"C{run}-{i:07d}"
+        out.extend(reference + row[len("ENTRY-2026-000123") :] for row in sample)
+    return ("\n".join(out) + "\n").encode()
+
+
 def serve_and_drive(args: argparse.Namespace) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -103,7 +119,7 @@ def serve_and_drive(args: argparse.Namespace) -> None:
 
     url = fresh_postgres(args.pg_server, "uflpa_bench_batch")
     env = bench_env(url)
-    key = create_importer_key(env, IMPORTER)
+    key = create_importer_key(env, CSV_IMPORTER if args.csv else IMPORTER)
     server, base = start_server(env, 8791, args.workers)
     run_id = f"{int(time.time()) % 100000:05d}"
     headers = {"Authorization": f"Bearer {key}"}
@@ -113,9 +129,14 @@ def serve_and_drive(args: argparse.Namespace) -> None:
         with httpx.Client(base_url=base, timeout=600, headers=headers) as http:
             for b in range(args.batches):
                 first = (c * args.batches + b) * args.size
-                body = {"shipments": [manifest(first + i, run_id) for i in range(args.size)]}
                 started = time.perf_counter()
-                response = http.post("/v1/shipments/batch", json=body)
+                if args.csv:
+                    data = csv_file(first, args.size, run_id)
+                    files = {"file": ("shipments.csv", data, "text/csv")}
+                    response = http.post("/v1/shipments/import", files=files)
+                else:
+                    shipments = [manifest(first + i, run_id) for i in range(args.size)]
+                    response = http.post("/v1/shipments/batch", json={"shipments": shipments})
                 took.append(time.perf_counter() - started)
                 response.raise_for_status()
                 created += response.json()["summary"]["created"]
@@ -133,7 +154,8 @@ def serve_and_drive(args: argparse.Namespace) -> None:
     created = sum(n for n, _ in outcomes)
     batch_times = sorted(t for _, times in outcomes for t in times)
     print(f"machine: {machine()}")
-    print(f"PostgreSQL, workers={args.workers}, clients={args.clients}, batch size {args.size}")
+    what = "CSV import" if args.csv else "JSON batch"
+    print(f"PostgreSQL, workers={args.workers}, clients={args.clients}, {what} of {args.size}")
     print(f"created {created:,} shipments in {elapsed:.1f}s: {created / elapsed:,.0f} shipments/s")
     print(
         f"batch latency s: p50 {batch_times[len(batch_times) // 2]:.2f}  max {batch_times[-1]:.2f}"
@@ -151,6 +173,7 @@ def main() -> int:
     parser.add_argument("--serve", action="store_true", help="start a server on PostgreSQL")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--csv", action="store_true", help="--serve: CSV imports, not JSON")
     parser.add_argument("--pg-server", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     if args.serve:

@@ -61,8 +61,9 @@ def _results_response(results: list[dict[str, Any]]) -> Response:
 def submit_batch(
     body: BatchIn, session: SessionDep, assessor: AssessorDep, principal: PrincipalDep
 ) -> Response:
-    """Submit up to 1,000 manifests. Each item is validated, stored and assessed on its own
-    (its own transaction), with the idempotency of POST /v1/shipments per item."""
+    """Submit up to 1,000 manifests. Each item is validated and assessed on its own, with the
+    idempotency of POST /v1/shipments per item; valid items are stored 100 to a transaction,
+    each shipment whole or not at all."""
     items = [validate_item(raw) for raw in body.shipments]
     return _results_response(service.submit_many(session, assessor, principal, items))
 
