@@ -15,7 +15,9 @@ import multiprocessing
 import signal
 import socket
 import time
+from collections import deque
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -23,22 +25,23 @@ from app.logs import get_logger
 
 log = get_logger("app.serve")
 
-# A worker that dies this soon after starting is failing to start (bad settings, port
-# taken): stop rather than restart it forever.
-STARTUP_GRACE_SECONDS = 10.0
+# Workers dying this often are in a crash loop (bad settings, the port taken by another
+# program): stop rather than restart them forever.
+CRASH_LOOP_RESTARTS = 5
+CRASH_LOOP_WINDOW_SECONDS = 60.0
 SHUTDOWN_TIMEOUT_SECONDS = 30.0
 
 
-def _uvicorn_config(host: str, port: int, log_level: str) -> uvicorn.Config:
-    return uvicorn.Config(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=False,
-        proxy_headers=True,
-    )
+def _uvicorn_options(host: str, port: int, log_level: str) -> dict[str, Any]:
+    return {
+        "app": "app.main:create_app",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "access_log": False,
+        "proxy_headers": True,
+    }
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -52,7 +55,7 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 
 def run_worker(host: str, port: int, log_level: str) -> None:
     """One worker process: its own SO_REUSEPORT socket, one uvicorn server."""
-    config = _uvicorn_config(host, port, log_level)
+    config = uvicorn.Config(**_uvicorn_options(host, port, log_level))
     uvicorn.Server(config).run(sockets=[_listening_socket(host, port)])
 
 
@@ -60,16 +63,7 @@ def serve(host: str, port: int, workers: int, log_level: str) -> int:
     """Run until SIGTERM or SIGINT; returns the process exit code."""
     if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
         # One process, or no SO_REUSEPORT on this platform: uvicorn's own shared socket.
-        uvicorn.run(
-            "app.main:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=log_level,
-            access_log=False,
-            proxy_headers=True,
-        )
+        uvicorn.run(**_uvicorn_options(host, port, log_level), workers=workers)
         return 0
     return _supervise(host, port, workers, log_level)
 
@@ -85,32 +79,38 @@ def _supervise(host: str, port: int, workers: int, log_level: str) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
-    def start(index: int) -> tuple[multiprocessing.process.BaseProcess, float]:
+    def start(index: int) -> multiprocessing.process.BaseProcess:
         process = context.Process(
             target=run_worker, args=(host, port, log_level), name=f"uflpa-worker-{index}"
         )
         process.start()
-        return process, time.monotonic()
+        return process
 
     processes = [start(i) for i in range(workers)]
     log.info("serving", host=host, port=port, workers=workers, sockets="SO_REUSEPORT")
+    restarts: deque[float] = deque(maxlen=CRASH_LOOP_RESTARTS)
     exit_code = 0
     while not stopping:
-        for index, (process, started) in enumerate(processes):
+        for index, process in enumerate(processes):
             if process.is_alive():
                 continue
-            if time.monotonic() - started < STARTUP_GRACE_SECONDS:
-                log.error("worker failed to start", worker=index, exit_code=process.exitcode)
+            now = time.monotonic()
+            if (
+                len(restarts) == CRASH_LOOP_RESTARTS
+                and now - restarts[0] < CRASH_LOOP_WINDOW_SECONDS
+            ):
+                log.error("workers keep exiting; stopping", worker=index, code=process.exitcode)
                 stopping, exit_code = True, 1
                 break
             log.warning("worker exited; starting another", worker=index, code=process.exitcode)
+            restarts.append(now)
             processes[index] = start(index)
         time.sleep(0.2)
-    for process, _ in processes:
+    for process in processes:
         if process.is_alive():
             process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
     deadline = time.monotonic() + SHUTDOWN_TIMEOUT_SECONDS
-    for process, _ in processes:
+    for process in processes:
         process.join(max(0.0, deadline - time.monotonic()))
         if process.is_alive():
             process.kill()

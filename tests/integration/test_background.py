@@ -14,20 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.base import utcnow
 from app.db.models import Importer, Job, OutboxEvent, Webhook, WebhookDelivery
-from app.db.session import make_engine, make_sessionmaker
 from app.services import jobs, webhooks
-
-
-@pytest.fixture(scope="module")
-def engine(database_url: str) -> Iterator[Engine]:
-    eng = make_engine(database_url)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture(scope="module")
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    return make_sessionmaker(engine)
 
 
 @pytest.fixture(autouse=True)

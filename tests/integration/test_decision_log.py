@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, select, text
@@ -11,21 +10,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Decision
-from app.db.session import make_engine, make_sessionmaker
 from app.services.decision_log import verify_chain
 from tests.factories import append_decisions
-
-
-@pytest.fixture(scope="module")
-def engine(database_url: str) -> Iterator[Engine]:
-    eng = make_engine(database_url, pool_size=20)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture(scope="module")
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    return make_sessionmaker(engine)
 
 
 def test_chain_verifies_and_refuses_update_and_delete(sessions: sessionmaker[Session]) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,7 +22,6 @@ from app.db.models import (
     ShipmentLine,
     ShipmentParty,
 )
-from app.db.session import make_engine, make_sessionmaker
 from app.domain.manifest_codec import manifest_from_dict
 from app.ruleset.loader import load_ruleset
 from app.services.assessor import Assessor
@@ -35,18 +33,6 @@ from app.services.shipments import body_sha256
 from tests.api.conftest import example_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def engine(database_url: str) -> Iterator[Engine]:
-    eng = make_engine(database_url, pool_size=20)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture(scope="module")
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    return make_sessionmaker(engine)
 
 
 @pytest.fixture(scope="module")
