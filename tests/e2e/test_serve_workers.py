@@ -72,8 +72,10 @@ def test_workers_are_replaced_when_killed_and_stopped_on_sigterm(
         victim = min(first)
         os.kill(victim, signal.SIGKILL)
         wait_for(
-            lambda: len(worker_pids(server.process.pid)) == 2
-            and victim not in worker_pids(server.process.pid)
+            lambda: (
+                len(worker_pids(server.process.pid)) == 2
+                and victim not in worker_pids(server.process.pid)
+            )
         )
         wait_for(lambda: httpx.get(f"{server.base_url}/readyz", timeout=2).status_code == 200)
         assert set(submit_on_new_connections(server.base_url, key, 10)) == {201}
