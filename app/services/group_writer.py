@@ -84,7 +84,14 @@ class GroupWriter:
                     stop = True
                     break
                 group.append(more)
-            self._write(group)
+            try:
+                self._write(group)
+            except BaseException as exc:  # the thread must outlive any one group
+                for pending in group:
+                    if not pending.done.is_set():
+                        self._finish(pending, error=exc)
+                if not isinstance(exc, Exception):
+                    raise
             if stop:
                 return
 
