@@ -67,7 +67,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessionmaker = make_sessionmaker(engine)
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker
-        group_writer = GroupWriter(sessionmaker)
+        metrics: Metrics = app.state.metrics
+        group_writer = GroupWriter(
+            sessionmaker,
+            on_group=metrics.group_size.observe,
+            on_retry=metrics.group_retries.inc,
+        )
         group_writer.start()
         app.state.group_writer = group_writer
         registry = AssessorRegistry(sessionmaker, settings)

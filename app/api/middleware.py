@@ -32,6 +32,17 @@ class Metrics:
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
+        self.group_size = Histogram(
+            "uflpa_group_commit_shipments",
+            "New shipments written per group-commit transaction",
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+            registry=self.registry,
+        )
+        self.group_retries = Counter(
+            "uflpa_group_commit_retries_total",
+            "Groups that failed and were written again one shipment per transaction",
+            registry=self.registry,
+        )
 
 
 def _problem_bytes(status: int, slug: str, title: str, detail: str) -> bytes:

@@ -38,9 +38,19 @@ class _Pending:
 
 
 class GroupWriter:
-    def __init__(self, sessions: Callable[[], Session], wait_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        sessions: Callable[[], Session],
+        wait_seconds: float = 30.0,
+        on_group: Callable[[int], None] | None = None,
+        on_retry: Callable[[], None] | None = None,
+    ) -> None:
+        """`on_group(size)` and `on_retry()` report each group and each failed group
+        (the service feeds them to its Prometheus metrics)."""
         self._sessions = sessions
         self._wait_seconds = wait_seconds
+        self._on_group = on_group
+        self._on_retry = on_retry
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="group-writer", daemon=True)
 
@@ -103,9 +113,13 @@ class GroupWriter:
                 self._finish(group[0], error=exc)
                 return
             log.warning("group write failed; writing one by one", size=len(group), error=str(exc))
+            if self._on_retry is not None:
+                self._on_retry()
             for pending in group:
                 self._write([pending])
             return
+        if self._on_group is not None:
+            self._on_group(len(group))
         for pending, was_stored in zip(group, stored, strict=True):
             self._finish(pending, stored=was_stored)
 

@@ -338,6 +338,28 @@ def test_operations_endpoints(client: TestClient, keys: dict[str, str]) -> None:
     assert client.get("/openapi.json").status_code == 200
 
 
+def _metric(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not exported")
+
+
+def test_group_commit_sizes_are_exported(client: TestClient, keys: dict[str, str]) -> None:
+    before = _metric(client.get("/metrics").text, "uflpa_group_commit_shipments_count")
+    for n in range(3):
+        response = client.post(
+            "/v1/shipments",
+            json=example_manifest(reference=f"GROUP-{n}"),
+            headers=auth(keys["acme"]),
+        )
+        assert response.status_code == 201
+    text = client.get("/metrics").text
+    # Sequential requests: each forms its own group of one.
+    assert _metric(text, "uflpa_group_commit_shipments_count") == before + 3
+    assert _metric(text, "uflpa_group_commit_retries_total") == 0
+
+
 def test_unknown_query_parameters_are_refused(client: TestClient, keys: dict[str, str]) -> None:
     problem = assert_problem(
         client.get("/v1/shipments", params={"stauts": "detained"}, headers=auth(keys["acme"])), 422
