@@ -233,9 +233,9 @@ def _copy_rows(connection: Connection, table: Table, rows: Sequence[dict[str, An
     """PostgreSQL COPY: one round trip for any number of rows, each formatted in C. The
     driver's executemany goes row by row and cost more than the rest of intake together."""
     columns = list(rows[0])
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = connection.connection.driver_connection
     statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"  # names from the models
-    with cursor.copy(statement) as copy:
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
         for row in rows:
             copy.write_row([row[column] for column in columns])
 
