@@ -35,7 +35,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, or_, select, text, update
@@ -227,14 +227,7 @@ class JobRunner:
             if job is None or job.state in (SUCCEEDED, FAILED) or job.kind not in self._handlers:
                 session.rollback()
                 return False
-            if job.state == RUNNING:
-                log.warning("job_resumed", job_id=str(job.id), previous=job.claimed_by)
-            job.state = RUNNING
-            job.claimed_by = self.instance
-            job.attempts += 1
-            job.started_at = job.started_at or now
-            job.heartbeat_at = now
-            job.error = None
+            self._mark_running(job, now)
             session.commit()
         self._execute(job)
         return True
@@ -317,14 +310,7 @@ class JobRunner:
             if job is None:
                 session.rollback()
                 return None
-            if job.state == RUNNING:
-                log.warning("job_resumed", job_id=str(job.id), previous=job.claimed_by)
-            job.state = RUNNING
-            job.claimed_by = self.instance
-            job.attempts += 1
-            job.started_at = job.started_at or now
-            job.heartbeat_at = now
-            job.error = None
+            self._mark_running(job, now)
             session.commit()
             return job
 
@@ -341,6 +327,17 @@ class JobRunner:
                     session.commit()
             except Exception as exc:  # a missed beat only risks an idempotent resume
                 log.warning("job_heartbeat_failed", job_id=str(job_id), error=type(exc).__name__)
+
+    def _mark_running(self, job: Job, now: datetime) -> None:
+        """Claim `job` for this instance (one found running was orphaned: resume it)."""
+        if job.state == RUNNING:
+            log.warning("job_resumed", job_id=str(job.id), previous=job.claimed_by)
+        job.state = RUNNING
+        job.claimed_by = self.instance
+        job.attempts += 1
+        job.started_at = job.started_at or now
+        job.heartbeat_at = now
+        job.error = None
 
     def _execute(self, job: Job) -> None:
         handler = self._handlers[job.kind]
