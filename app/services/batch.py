@@ -100,7 +100,7 @@ def _write_chunk(session: Session, chunk: list[_Valid]) -> None:
     session.commit()  # importers an admin key named, created while preparing
     try:
         stored = write_new_shipments(session, [valid.new for valid in chunk])
-    except (AppError, DBAPIError):
+    except DBAPIError:  # the only way a write fails: split the chunk, item by item
         session.rollback()
         stored = []
         for valid in chunk:
