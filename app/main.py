@@ -34,6 +34,7 @@ from app.services.assessor import Assessor
 from app.services.background import Background
 from app.services.bootstrap import AssessorRegistry
 from app.services.group_writer import GroupWriter
+from app.services.principal_cache import PrincipalCache
 from app.services.replay import Replayer, ScreenerCache
 from app.services.storage import FileSystemStore
 from app.settings import Settings
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.principal_cache = PrincipalCache(settings.key_cache_seconds)
     app.state.rate_limiter = KeyRateLimiter(settings.rate_limit, settings.rate_limit_storage)
     app.state.document_store = FileSystemStore(settings.resolved_documents_dir)
     install_problem_handlers(app)

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
         description="Body cap for the batch and CSV import routes (1,000 manifests fit).",
     )
 
+    key_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="How long a worker trusts a key that authenticated without asking the "
+        "database again; a revocation takes effect within this time. 0: ask every time.",
+    )
     request_threads: int = Field(
         default=40,
         ge=1,

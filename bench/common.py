@@ -139,13 +139,31 @@ def start_server(
     deadline = time.time() + 300
     while time.time() < deadline:
         try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+            # Each worker listens only once its start-up (index build) is done: wait for
+            # all of them, or the first seconds measure one worker and a queue.
+            ready = httpx.get(f"{base}/readyz", timeout=1).status_code == 200
+            if ready and listening_sockets(port) >= workers:
                 return server, base
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
     server.terminate()
     raise SystemExit("server did not become ready")
+
+
+def listening_sockets(port: int) -> int:
+    """Sockets in LISTEN state on `port` (one per worker under SO_REUSEPORT)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
+                count += 1
+    return count
 
 
 def _proc_stat(pid: int) -> list[str] | None:

@@ -12,11 +12,13 @@ from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from app.api.ratelimit import KeyRateLimiter
 from app.errors import Forbidden, Unauthorized, Unprocessable
 from app.services.assessor import Assessor
 from app.services.group_writer import GroupWriter
 from app.services.keys import authenticate
 from app.services.principal import Principal, Role
+from app.services.principal_cache import PrincipalCache
 from app.settings import Settings
 
 
@@ -60,9 +62,15 @@ GroupWriterDep = Annotated[GroupWriter, Depends(get_group_writer)]
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
 
 
-def get_principal(
+def _authenticate(request: Request, presented: str) -> Principal:
+    # Its own short session: on SQLite every transaction holds the database's write lock
+    # (BEGIN IMMEDIATE), so the look-up must not share the request's session and keep it.
+    with request.app.state.sessionmaker() as session:
+        return authenticate(session, presented)
+
+
+async def get_principal(
     request: Request,
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -70,15 +78,17 @@ def get_principal(
             "send the API key as `Authorization: Bearer <key>`",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal = authenticate(session, credentials.credentials)
-    if session.get_bind().dialect.name == "sqlite":
-        # Every SQLite transaction holds the database's write lock (BEGIN IMMEDIATE): end
-        # the key look-up's now, not when the request's own work is done, or a request
-        # that writes through another session (the group writer, an index rebuild) waits
-        # on itself until the lock times out.
-        session.commit()
+    cache: PrincipalCache = request.app.state.principal_cache
+    principal = cache.get(credentials.credentials)
+    if principal is None:
+        principal = await run_in_threadpool(_authenticate, request, credentials.credentials)
+        cache.put(credentials.credentials, principal)
     request.state.key_id = principal.key_prefix
-    request.app.state.rate_limiter.check(principal.key_prefix)
+    limiter: KeyRateLimiter = request.app.state.rate_limiter
+    if limiter.in_memory:
+        limiter.check(principal.key_prefix)
+    else:
+        await run_in_threadpool(limiter.check, principal.key_prefix)
     return principal
 
 
@@ -88,7 +98,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
     """Dependency factory: the caller must hold one of `roles`."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
             allowed = ", ".join(r.value for r in roles)
             raise Forbidden(f"this endpoint needs one of the roles: {allowed}")

@@ -15,6 +15,9 @@ class KeyRateLimiter:
     def __init__(self, limit: str, storage_uri: str) -> None:
         self.item: RateLimitItem = parse(limit)
         self._limiter = strategies.MovingWindowRateLimiter(storage.storage_from_string(storage_uri))
+        # Counting in this process's memory takes microseconds; a shared store (Redis) is a
+        # network round trip, which must not block the event loop.
+        self.in_memory = storage_uri.startswith("memory://")
 
     def check(self, key_id: str) -> None:
         if self._limiter.hit(self.item, key_id):

@@ -96,21 +96,19 @@ def current_state(
 
 
 def case_summary(
-    session: Session,
+    session: Session | None,
     shipment: Shipment,
     response_days: int,
     today: date,
-    *,
-    just_created: bool = False,
 ) -> dict[str, Any] | None:
     """The `case` block of a shipment: None for an admitted shipment.
 
-    `just_created`: the shipment was stored in this request, so it has no case row,
-    determination or rebuttal yet; the three look-ups are skipped on the intake hot path.
+    `session` None: the shipment was stored in this very request, so it has no case row,
+    determination or rebuttal yet; the intake hot path skips the three look-ups.
     """
     if shipment.status in (CaseState.ADMITTED, CaseState.RECEIVED):
         return None
-    case = None if just_created else _case_row(session, shipment.id)
+    case = None if session is None else _case_row(session, shipment.id)
     dates = case_deadlines(shipment, case, response_days)
     state = effective_state(shipment.status, dates.deemed_excluded_at, today)
     if case is not None and case.presented_on is not None:
@@ -121,12 +119,12 @@ def case_summary(
         source = "submission"
     determination = (
         None
-        if just_created
+        if session is None
         else session.scalar(select(Determination).where(Determination.shipment_id == shipment.id))
     )
     rebuttals = (
         0
-        if just_created
+        if session is None
         else session.scalar(
             select(func.count()).select_from(Rebuttal).where(Rebuttal.shipment_id == shipment.id)
         )

@@ -13,6 +13,8 @@ fail the others. A request is answered only after its group has committed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -35,6 +37,7 @@ class _Pending:
     done: threading.Event = field(default_factory=threading.Event)
     stored: bool = False
     error: BaseException | None = None
+    notify: Callable[[], None] | None = None  # called from the writer thread when done
 
 
 class GroupWriter:
@@ -74,6 +77,34 @@ class GroupWriter:
         if not pending.done.wait(self._wait_seconds):
             # It may still be written: a retry with the same reference answers either way.
             raise ServiceUnavailable("the database is slow to answer; retry the same request")
+        if pending.error is not None:
+            raise pending.error
+        return pending.stored
+
+    async def store(self, new: NewShipment) -> bool:
+        """`write` for a coroutine: the event loop waits for the group without a thread."""
+        loop = asyncio.get_running_loop()
+        settled: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not settled.done():
+                settled.set_result(None)
+
+        def notify() -> None:
+            # RuntimeError: the loop closed (shutdown), so nobody is waiting any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(wake)
+
+        pending = _Pending(new, notify=notify)
+        self._queue.put(pending)
+        try:
+            # shield: a client that goes away must not cancel the wait's bookkeeping; the
+            # shipment is written either way and a resend answers 200.
+            await asyncio.wait_for(asyncio.shield(settled), self._wait_seconds)
+        except TimeoutError:
+            raise ServiceUnavailable(
+                "the database is slow to answer; retry the same request"
+            ) from None
         if pending.error is not None:
             raise pending.error
         return pending.stored
@@ -133,3 +164,5 @@ class GroupWriter:
     ) -> None:
         pending.stored, pending.error = stored, error
         pending.done.set()
+        if pending.notify is not None:
+            pending.notify()

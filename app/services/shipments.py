@@ -72,7 +72,9 @@ def body_sha256(canonical_manifest: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(canonical_manifest).encode()).hexdigest()
 
 
-def _resolve_importer(session: Session, principal: Principal, name: str) -> uuid.UUID:
+def importer_for_key(principal: Principal, name: str) -> uuid.UUID | None:
+    """The importer a key may submit for, decided without the database. None for an admin
+    key, which may name any importer (and a new one must be created: `_resolve_importer`)."""
     if principal.role in (Role.IMPORTER, Role.BROKER):
         importer_id = principal.importer_id_for(name)
         if importer_id is None:
@@ -82,8 +84,13 @@ def _resolve_importer(session: Session, principal: Principal, name: str) -> uuid
             )
         return importer_id
     if principal.role is Role.ADMIN:
-        return get_or_create_importer(session, name).id
+        return None
     raise Forbidden(f"a {principal.role.value} key cannot submit shipments")
+
+
+def _resolve_importer(session: Session, principal: Principal, name: str) -> uuid.UUID:
+    importer_id = importer_for_key(principal, name)
+    return get_or_create_importer(session, name).id if importer_id is None else importer_id
 
 
 def _find(session: Session, importer_id: uuid.UUID, reference: str) -> Shipment | None:
@@ -138,6 +145,13 @@ def prepare_shipment(
     """Assess a manifest and build its rows, for the importer the key may submit for.
     (An admin key may name a new importer: it is created in `session`, uncommitted.)"""
     importer_id = _resolve_importer(session, principal, canonical["importer"])
+    return build_new_shipment(assessor, principal, importer_id, canonical)
+
+
+def build_new_shipment(
+    assessor: Assessor, principal: Principal, importer_id: uuid.UUID, canonical: dict[str, Any]
+) -> NewShipment:
+    """Assess a manifest and build its rows: CPU only, no I/O."""
     manifest = manifest_from_dict(canonical)
     return new_shipment(
         importer_id,

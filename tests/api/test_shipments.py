@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from typing import Any
 
 import pytest
@@ -145,6 +146,9 @@ def test_missing_wrong_and_revoked_keys_get_401(
     with make_sessionmaker(engine)() as session:
         key_service.revoke_key(session, doomed.rsplit("_", 1)[0])
     engine.dispose()
+    # A worker trusts a key that just authenticated for `key_cache_seconds` (default 1 s):
+    # the revocation takes effect once that has passed, without any restart.
+    time.sleep(settings.key_cache_seconds + 0.05)
     assert_problem(client.get("/v1/shipments", headers=auth(doomed)), 401)
 
 
