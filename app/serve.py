@@ -55,6 +55,10 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 
 def run_worker(host: str, port: int, log_level: str) -> None:
     """One worker process: its own SO_REUSEPORT socket, one uvicorn server."""
+    import os
+    import sys
+
+    sys.setswitchinterval(float(os.environ.get("X_SWITCH", "0.005")))
     config = uvicorn.Config(**_uvicorn_options(host, port, log_level))
     uvicorn.Server(config).run(sockets=[_listening_socket(host, port)])
 
