@@ -112,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.principal_cache = PrincipalCache(settings.key_cache_seconds)
+    app.state.query_params_by_route = {}
     app.state.rate_limiter = KeyRateLimiter(settings.rate_limit, settings.rate_limit_storage)
     app.state.document_store = FileSystemStore(settings.resolved_documents_dir)
     install_problem_handlers(app)

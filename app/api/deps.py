@@ -129,14 +129,36 @@ def _list_query_param_names(dependant: Dependant) -> set[str]:
     return names
 
 
+QueryParamsByRoute = dict[int, tuple[Dependant, frozenset[str], frozenset[str]]]
+
+
+def _allowed_query_params(
+    known_by_route: QueryParamsByRoute, dependant: Dependant
+) -> tuple[frozenset[str], frozenset[str]]:
+    """(every query parameter, those that may repeat) of a route: fixed once routes exist,
+    so worked out once per route rather than on every request. (Dependant is not
+    hashable; the entry keeps it, so its id cannot be reused by another object.)"""
+    known = known_by_route.get(id(dependant))
+    if known is None or known[0] is not dependant:
+        known = (
+            dependant,
+            frozenset(_query_param_names(dependant)),
+            frozenset(_list_query_param_names(dependant)),
+        )
+        known_by_route[id(dependant)] = known
+    return known[1], known[2]
+
+
 async def reject_unknown_query_params(request: Request) -> None:
     """Unknown query parameters are refused, as unknown body fields are: a typo such as
     `?stauts=detained` must not silently return every shipment."""
+    if not request.query_params:
+        return
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
-    allowed = _query_param_names(dependant)
+    allowed, repeatable = _allowed_query_params(request.app.state.query_params_by_route, dependant)
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
         raise Unprocessable(
@@ -145,7 +167,7 @@ async def reject_unknown_query_params(request: Request) -> None:
         )
     repeated = sorted(
         name
-        for name in set(request.query_params) - _list_query_param_names(dependant)
+        for name in set(request.query_params) - repeatable
         if len(request.query_params.getlist(name)) > 1
     )
     if repeated:

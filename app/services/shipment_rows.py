@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.db.base import table_of, utcnow
+from app.db.bulk import insert_rows
 from app.db.models import Assessment as AssessmentRow
 from app.db.models import (
     AssessmentCitation,
@@ -229,17 +229,6 @@ def new_shipment(
 _SHIPMENTS = table_of(Shipment)
 
 
-def _copy_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """PostgreSQL COPY: one round trip for any number of rows, each formatted in C. The
-    driver's executemany goes row by row and cost more than the rest of intake together."""
-    columns = list(rows[0])
-    driver = connection.connection.driver_connection
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"  # names from the models
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        for row in rows:
-            copy.write_row([row[column] for column in columns])
-
-
 def _insert_shipments_if_new(session: Session, news: Sequence[NewShipment]) -> set[uuid.UUID]:
     """Insert the shipment rows whose (importer, reference) is new; returns the ids inserted.
 
@@ -291,15 +280,8 @@ def insert_shipment_rows(session: Session, news: Sequence[NewShipment]) -> None:
         (AssessmentCitation, [row for new in news for row in new.citations]),
     )
     connection = session.connection()
-    copy_rows = connection.dialect.name == "postgresql"
     for model, rows in tables:
-        if not rows:
-            continue
-        table = table_of(model)
-        if copy_rows and model is not AssessmentRow:  # JSON columns go through the INSERT
-            _copy_rows(connection, table, rows)
-        else:
-            connection.execute(insert(table), rows)
+        insert_rows(connection, table_of(model), rows)
     targets_by_importer: dict[uuid.UUID, list[uuid.UUID]] = {}
     for importer_id in {new.shipment.importer_id for new in news}:
         targets = subscribers(session, importer_id, event_type_for_decision("assessment"))
