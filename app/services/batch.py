@@ -5,7 +5,9 @@ the same `write_new_shipments` as the single endpoint's group writer: each shipm
 stored whole or not at all, and the idempotency rules (200 for a resend, 409 for a reused
 reference with another body) hold per item. An invalid item never reaches the database;
 if a chunk fails to write, its items are written again one per transaction, so one bad
-item never sinks the others.
+item never sinks the others. An item that cannot be written even on its own gets a 503
+problem of its own (nothing of it is stored) and the batch goes on; resending the same
+batch retries it, and the items already stored answer 200.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from app.errors import AppError, Unprocessable
+from app.errors import AppError, ServiceUnavailable, Unprocessable
+from app.logs import get_logger
 from app.services.assessor import Assessor
 from app.services.principal import Principal
 from app.services.shipment_rows import NewShipment, write_new_shipments
@@ -55,6 +58,9 @@ def validation_problem(errors: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 CHUNK_SIZE = 100  # shipments per transaction
+NOT_STORED = "this shipment could not be stored; retry the same batch — stored items answer 200"
+
+log = get_logger("app.batch")
 
 
 @dataclass
@@ -98,18 +104,18 @@ def _write_chunk(session: Session, chunk: list[_Valid]) -> None:
     if not chunk:
         return
     session.commit()  # importers an admin key named, created while preparing
+    stored: list[bool | None]
     try:
-        stored = write_new_shipments(session, [valid.new for valid in chunk])
-    except DBAPIError:  # the only way a write fails: split the chunk, item by item
+        stored = list(write_new_shipments(session, [valid.new for valid in chunk]))
+    except DBAPIError as exc:  # the only way a write fails: split the chunk, item by item
         session.rollback()
-        stored = []
-        for valid in chunk:
-            try:
-                stored.append(write_new_shipments(session, [valid.new])[0])
-            except DBAPIError:
-                session.rollback()
-                raise
+        log.warning("batch_chunk_write_failed", size=len(chunk), error=_name(exc))
+        stored = [_write_one(session, valid) for valid in chunk]
     for valid, was_stored in zip(chunk, stored, strict=True):
+        if was_stored is None:
+            unavailable = ServiceUnavailable(NOT_STORED)
+            valid.result |= {"status": unavailable.status, "problem": problem_dict(unavailable)}
+            continue
         try:
             view, created = (
                 (new_view(valid.new), True)
@@ -121,6 +127,22 @@ def _write_chunk(session: Session, chunk: list[_Valid]) -> None:
         else:
             valid.result |= {"status": 201 if created else 200, "shipment": view.to_dict()}
     session.rollback()  # end the read-only transaction of the replays
+
+
+def _write_one(session: Session, valid: _Valid) -> bool | None:
+    """Whether the shipment was stored (False: it existed already), or None when it could
+    not be written; then nothing of it is (its transaction is rolled back)."""
+    try:
+        return write_new_shipments(session, [valid.new])[0]
+    except DBAPIError as exc:
+        session.rollback()
+        log.warning("batch_item_not_stored", index=valid.result["index"], error=_name(exc))
+        return None
+
+
+def _name(exc: DBAPIError) -> str:
+    """The driver's error class: no SQL text or parameters (they hold manifest data)."""
+    return type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
 
 
 def summarise(results: Iterable[Mapping[str, Any]]) -> dict[str, int]:

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import copy
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
-from app.db.models import Shipment
+from app.db.models import (
+    Assessment,
+    AssessmentCitation,
+    Decision,
+    Shipment,
+    ShipmentInput,
+    ShipmentLine,
+    ShipmentParty,
+)
 from app.db.session import make_engine, make_sessionmaker
+from app.services import batch
+from app.services.decision_log import verify_chain
+from app.services.shipment_rows import NewShipment
 from app.settings import Settings
 from tests.api.conftest import auth, example_manifest
 
@@ -110,6 +125,107 @@ def test_per_item_idempotency_and_tenancy(
     # The single endpoint agrees with the batch about what is stored.
     single = client.post("/v1/shipments", json=first, headers=auth(keys["acme"]))
     assert single.status_code == 200 and single.json()["id"] == results[0]["shipment"]["id"]
+
+
+def test_an_item_that_cannot_be_stored_fails_alone(
+    client: TestClient, keys: dict[str, str], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk fails to write, so it is written item by item; the one item that cannot be
+    written even alone answers 503 on its own, nothing of it is stored, and the batch goes
+    on. Resending the same batch stores it; the others answer 200."""
+    bad = "SPLIT-BAD"
+    references = ["SPLIT-0", "SPLIT-1", bad, "SPLIT-3", "SPLIT-4"]
+    real_write = batch.write_new_shipments
+    calls: list[list[str]] = []
+    refused: set[uuid.UUID] = set()
+    broken = True
+
+    def write(session: Session, news: Sequence[NewShipment]) -> list[bool]:
+        batch_references = [new.shipment.reference for new in news]
+        calls.append(batch_references)
+        if not broken or bad not in batch_references:
+            return real_write(session, news)
+        refused.update(new.shipment.id for new in news if new.shipment.reference == bad)
+
+        # Every row is written, then the commit fails (as on a lost connection): the
+        # whole transaction must go.
+        def refuse() -> None:
+            raise DBAPIError("COMMIT", None, RuntimeError("simulated commit failure"))
+
+        session.commit = refuse  # type: ignore[method-assign]
+        try:
+            return real_write(session, news)
+        finally:
+            del session.commit
+
+    monkeypatch.setattr(batch, "write_new_shipments", write)
+    monkeypatch.setattr(batch, "CHUNK_SIZE", 2)  # chunks: [0, 1], [2, 3], [4]
+
+    def send() -> dict[str, Any]:
+        response = client.post(
+            "/v1/shipments/batch",
+            json={"shipments": [clean_manifest(r) for r in references]},
+            headers=auth(keys["acme"]),
+        )
+        assert response.status_code == 200, response.text[:500]
+        body: dict[str, Any] = response.json()
+        return body
+
+    body = send()
+    results = body["results"]
+    assert [r["status"] for r in results] == [201, 201, 503, 201, 201]
+    assert calls == [
+        ["SPLIT-0", "SPLIT-1"],
+        [bad, "SPLIT-3"],  # fails: split
+        [bad],  # fails again: a 503 for this item only
+        ["SPLIT-3"],
+        ["SPLIT-4"],  # the batch went on
+    ]
+    assert body["summary"] == {"total": 5, "created": 4, "unchanged": 0, "failed": 1}
+    problem = results[2]["problem"]
+    assert problem["type"] == "urn:uflpa:problem:service-unavailable"
+    assert problem["status"] == 503 and problem["title"]
+    assert problem["detail"] == batch.NOT_STORED
+    assert "shipment" not in results[2]
+
+    for result in results[:2] + results[3:]:
+        shipment = result["shipment"]
+        assert shipment["assessment"]["recommendation"] == "admit"
+        shipment_id = uuid.UUID(shipment["id"])
+        assert count(settings, Shipment, id=shipment_id) == 1
+        assert count(settings, Assessment, shipment_id=shipment_id) == 1
+        assert count(settings, Decision, shipment_id=shipment_id, kind="assessment") == 1
+    assert count(settings, Shipment, reference=bad) == 0
+    assert len(refused) == 1  # the chunk and the single attempt wrote the same shipment
+    for model in (
+        Shipment,
+        ShipmentLine,
+        ShipmentParty,
+        ShipmentInput,
+        Assessment,
+        AssessmentCitation,
+        Decision,
+    ):
+        key = "id" if model is Shipment else "shipment_id"
+        assert count(settings, model, **{key: next(iter(refused))}) == 0, model.__name__
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            assert verify_chain(session).intact
+    finally:
+        engine.dispose()
+
+    # What the detail promises: the same batch again stores the item; the rest are resends.
+    broken = False
+    again = send()
+    assert [r["status"] for r in again["results"]] == [200, 200, 201, 200, 200]
+    assert again["summary"] == {"total": 5, "created": 1, "unchanged": 4, "failed": 0}
+    assert count(settings, Shipment, reference=bad) == 1
+    stored = {r["shipment"]["reference"]: r["shipment"]["id"] for r in results if "shipment" in r}
+    for result in again["results"]:
+        reference = result["shipment"]["reference"]
+        if reference != bad:
+            assert result["shipment"]["id"] == stored[reference]
 
 
 def test_batch_body_shape_and_limits(client: TestClient, keys: dict[str, str]) -> None:

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Job
 from app.db.session import make_engine, make_sessionmaker
-from app.logs import configure_logging
 from app.services import jobs
 from app.services.job_backends import ProcrastinateBackend, make_backend
 
@@ -32,13 +31,6 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture(scope="module")
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return make_sessionmaker(engine)
-
-
-@pytest.fixture(autouse=True)
-def logs_to_this_tests_stderr() -> None:
-    """An earlier module (the CLI tests) may have bound logging to a captured stderr that
-    is closed by now; these tests log warnings (a retried stalled job)."""
-    configure_logging("WARNING", json=True)
 
 
 def queue(sessions: sessionmaker[Session], kind: str) -> uuid.UUID:
