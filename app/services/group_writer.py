@@ -143,7 +143,10 @@ class GroupWriter:
             if len(group) == 1:
                 self._finish(group[0], error=exc)
                 return
-            log.warning("group write failed; writing one by one", size=len(group), error=str(exc))
+            # The error class only: a database error message can quote row values (manifest data).
+            log.warning(
+                "group write failed; writing one by one", size=len(group), error=type(exc).__name__
+            )
             if self._on_retry is not None:
                 self._on_retry()
             for pending in group:
