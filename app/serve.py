@@ -53,6 +53,21 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _port_taken(host: str, port: int) -> bool:
+    """Whether something already listens on the port. SO_REUSEPORT would otherwise let a
+    second `uflpa serve` (a forgotten one, an old version) join the port silently and take
+    a share of the traffic. A probe bound without SO_REUSEPORT fails exactly when a
+    listener exists; SO_REUSEADDR keeps connections in TIME_WAIT from failing it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def run_worker(host: str, port: int, log_level: str) -> None:
     """One worker process: its own SO_REUSEPORT socket, one uvicorn server."""
     import os
@@ -73,6 +88,9 @@ def serve(host: str, port: int, workers: int, log_level: str) -> int:
 
 
 def _supervise(host: str, port: int, workers: int, log_level: str) -> int:
+    if _port_taken(host, port):
+        log.error("address already in use", host=host, port=port)
+        return 1
     context = multiprocessing.get_context("spawn")
     stopping = False
 

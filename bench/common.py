@@ -131,6 +131,10 @@ def start_server(
     env: dict[str, str], port: int, workers: int
 ) -> tuple[subprocess.Popen[bytes], str]:
     """`uflpa serve` in a subprocess; returns it and its base URL once /readyz answers 200."""
+    if listening_sockets(port):
+        raise SystemExit(
+            f"port {port} is busy: a server left from an earlier run? (pkill -f 'uflpa serve')"
+        )
     server = subprocess.Popen(
         [UFLPA_CLI, "serve", "--port", str(port), "--workers", str(workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

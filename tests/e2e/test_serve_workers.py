@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -12,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.settings import PROJECT_ROOT
 from tests.api.conftest import example_manifest
 from tests.e2e.servers import create_key, server_env, start_server
 
@@ -87,3 +91,25 @@ def test_workers_are_replaced_when_killed_and_stopped_on_sigterm(
     assert code == 0
     for pid in workers:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
+
+
+@pytest.mark.skipif(not hasattr(__import__("socket"), "SO_REUSEPORT"), reason="Linux/BSD only")
+def test_a_port_already_in_use_is_refused(database_url: str, tmp_path: Path) -> None:
+    """Workers bind with SO_REUSEPORT, which would let a second server join a port that
+    another one (a forgotten instance) serves and silently split the traffic with it."""
+    env = server_env(database_url, tmp_path / "data")
+    with socket.socket() as other:  # as another `uflpa serve` worker's socket would be
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        started = subprocess.run(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert started.returncode == 1
+    assert "address already in use" in started.stderr + started.stdout
