@@ -12,8 +12,10 @@ SO_REUSEPORT only groups sockets of the same user, so another user cannot join t
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import socket
+import threading
 import time
 from collections import deque
 from types import FrameType
@@ -30,6 +32,7 @@ log = get_logger("app.serve")
 CRASH_LOOP_RESTARTS = 5
 CRASH_LOOP_WINDOW_SECONDS = 60.0
 SHUTDOWN_TIMEOUT_SECONDS = 30.0
+ORPHAN_CHECK_SECONDS = 1.0
 
 
 def _uvicorn_options(host: str, port: int, log_level: str) -> dict[str, Any]:
@@ -68,12 +71,20 @@ def _port_taken(host: str, port: int) -> bool:
     return False
 
 
+def _stop_when_orphaned(supervisor: int) -> None:
+    """A worker whose supervisor died (SIGKILL, OOM) would keep serving the port
+    unsupervised, and block a restarted service from it: stop, gracefully, instead."""
+    while os.getppid() == supervisor:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    log.warning("supervisor gone; stopping", worker=os.getpid())
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def run_worker(host: str, port: int, log_level: str) -> None:
     """One worker process: its own SO_REUSEPORT socket, one uvicorn server."""
-    import os
-    import sys
-
-    sys.setswitchinterval(float(os.environ.get("X_SWITCH", "0.005")))
+    threading.Thread(
+        target=_stop_when_orphaned, args=(os.getppid(),), name="orphan-check", daemon=True
+    ).start()
     config = uvicorn.Config(**_uvicorn_options(host, port, log_level))
     uvicorn.Server(config).run(sockets=[_listening_socket(host, port)])
 

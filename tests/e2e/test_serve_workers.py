@@ -113,3 +113,26 @@ def test_a_port_already_in_use_is_refused(database_url: str, tmp_path: Path) -> 
         )
     assert started.returncode == 1
     assert "address already in use" in started.stderr + started.stdout
+
+
+@pytest.mark.skipif(not hasattr(__import__("socket"), "SO_REUSEPORT"), reason="Linux/BSD only")
+def test_workers_stop_when_the_supervisor_is_killed(database_url: str, tmp_path: Path) -> None:
+    """Orphaned workers would keep the port, unsupervised, and a restarted service would
+    find it taken."""
+    env = server_env(database_url, tmp_path / "data")
+    server = start_server(env, tmp_path / "server.log", workers=2)
+    try:
+        wait_for(lambda: len(worker_pids(server.process.pid)) == 2)
+        workers = worker_pids(server.process.pid)
+    finally:
+        server.process.kill()  # SIGKILL: the supervisor cannot pass anything on
+        server.process.wait(timeout=30)
+
+    def gone(pid: int) -> bool:
+        stat = Path(f"/proc/{pid}/stat")
+        try:
+            return stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            return True
+
+    wait_for(lambda: all(gone(pid) for pid in workers), seconds=30)
