@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -281,7 +282,12 @@ def insert_shipment_rows(session: Session, news: Sequence[NewShipment]) -> None:
     )
     connection = session.connection()
     for model, rows in tables:
-        insert_rows(connection, table_of(model), rows)
+        if model is AssessmentRow:
+            # A few large rows: a pipelined INSERT beat COPY here (measured 196-201 against
+            # 165-187 submissions/s); COPY pays off for the many small child rows.
+            connection.execute(insert(table_of(model)), rows)
+        else:
+            insert_rows(connection, table_of(model), rows)
     targets_by_importer: dict[uuid.UUID, list[uuid.UUID]] = {}
     for importer_id in {new.shipment.importer_id for new in news}:
         targets = subscribers(session, importer_id, event_type_for_decision("assessment"))
