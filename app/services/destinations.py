@@ -2,7 +2,10 @@
 
 A webhook URL is chosen by a client, so without this check a broker key could make the
 service call internal addresses (SSRF: metadata endpoints, databases, admin ports). The check
-runs at registration and again before every delivery, since DNS answers can change.
+runs at registration and again at every delivery. At delivery the name is resolved once,
+every address is checked, and the connection goes to a checked address (the dispatcher pins
+it): resolving again to connect would let a DNS-rebinding attacker answer the check with a
+public address and the connection with 127.0.0.1.
 """
 
 from __future__ import annotations
