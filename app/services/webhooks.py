@@ -44,7 +44,11 @@ from app.db.models import (
 )
 from app.errors import Forbidden, NotFound, Unprocessable
 from app.logs import get_logger
-from app.services.destinations import private_destination_reason
+from app.services.destinations import (
+    RefusedDestination,
+    private_destination_reason,
+    resolve_destination,
+)
 from app.services.principal import Principal, Role
 
 log = get_logger("app.webhooks")
@@ -470,8 +474,13 @@ class Dispatcher:
     ) -> None:
         self._sessions = sessions
         self._settings = settings
+        # No keep-alive: requests go to a pinned IP address (see `send`), and httpcore pools
+        # connections by scheme, address and port, so a kept-alive TLS connection verified
+        # for one host name could otherwise carry a request for another name on that address.
         self._client = client or httpx.Client(
-            timeout=httpx.Timeout(settings.timeout_seconds), follow_redirects=False
+            timeout=httpx.Timeout(settings.timeout_seconds),
+            follow_redirects=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
 
     def close(self) -> None:
@@ -530,6 +539,8 @@ class Dispatcher:
         return claimed
 
     def send(self, claimed: Claimed) -> tuple[int | None, str | None]:
+        """POST the event: the host is resolved once, checked, and the connection goes to
+        a checked address (DNS rebinding cannot swap it between check and connect)."""
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
@@ -539,16 +550,43 @@ class Dispatcher:
             "X-UFLPA-Timestamp": timestamp,
             "X-UFLPA-Signature": sign(claimed.secret, timestamp, claimed.body),
         }
-        refused = None if self._settings.allow_private else private_destination_reason(claimed.url)
-        if refused is not None:
-            return None, f"refused: {refused}"
         try:
-            response = self._client.post(claimed.url, content=claimed.body, headers=headers)
-        except httpx.HTTPError as exc:
-            return None, f"{type(exc).__name__}: {exc}"[:500]
-        if 200 <= response.status_code < 300:
-            return response.status_code, None
-        return response.status_code, f"HTTP {response.status_code}"
+            url = httpx.URL(claimed.url)
+            host = url.raw_host.decode("ascii")  # IDNA-encoded, as httpx would connect to it
+        except (httpx.InvalidURL, UnicodeError) as exc:
+            return None, f"invalid url: {exc}"[:500]
+        try:
+            addresses = resolve_destination(
+                host, url.port, allow_private=self._settings.allow_private
+            )
+        except RefusedDestination as exc:
+            return None, f"refused: {exc}"[:500]
+        except (OSError, UnicodeError) as exc:
+            return None, f"ConnectError: cannot resolve {host}: {exc}"[:500]
+        error = "no address"
+        for address in addresses:  # in order, to the next only if no connection was made
+            # Built for the original URL, so Host (with a non-default port) and every other
+            # header are what they always were; then only the address to connect to changes.
+            # `sni_hostname` keeps TLS (SNI and the certificate's name check) on the host name.
+            request = self._client.build_request(
+                "POST",
+                url,
+                content=claimed.body,
+                headers=headers,
+                extensions={"sni_hostname": host},
+            )
+            request.url = url.copy_with(host=address)
+            try:
+                response = self._client.send(request)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                error = f"{type(exc).__name__}: {exc}"[:500]
+                continue
+            except httpx.HTTPError as exc:
+                return None, f"{type(exc).__name__}: {exc}"[:500]
+            if 200 <= response.status_code < 300:
+                return response.status_code, None
+            return response.status_code, f"HTTP {response.status_code}"
+        return None, error
 
     def record(self, claimed: Claimed, status_code: int | None, error: str | None) -> str:
         now = utcnow()

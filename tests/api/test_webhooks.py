@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,9 +25,10 @@ SECRET = "test-secret-0123456789abcdef"
 
 
 class Receiver:
-    """A tiny HTTP server on 127.0.0.1 that records every request and answers `status`."""
+    """A tiny HTTP server on 127.0.0.1 (HTTPS with `tls`) that records every request and
+    answers `status`."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.status = 200
         self.requests: list[tuple[dict[str, str], bytes]] = []
         receiver = self
@@ -44,7 +46,11 @@ class Receiver:
                 return
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.port = self.server.server_address[1]
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        scheme = "http" if tls is None else "https"
+        self.url = f"{scheme}://127.0.0.1:{self.port}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
