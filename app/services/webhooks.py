@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -481,6 +482,9 @@ class Dispatcher:
             timeout=httpx.Timeout(settings.timeout_seconds),
             follow_redirects=False,
             limits=httpx.Limits(max_keepalive_connections=0),
+            # Receivers are other parties' servers: accept none of their cookies, so
+            # nothing one sets is sent on to another.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         )
 
     def close(self) -> None:
@@ -577,7 +581,10 @@ class Dispatcher:
             )
             request.url = url.copy_with(host=address)
             try:
-                response = self._client.send(request)
+                # Only the status matters: the body is never read, so a receiver cannot
+                # hold the dispatcher with an endless or huge answer.
+                response = self._client.send(request, stream=True)
+                response.close()
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 error = f"{type(exc).__name__}: {exc}"[:500]
                 continue
