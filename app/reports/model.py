@@ -46,12 +46,23 @@ class FindingAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class ConditionAnswer:
+    """One UFLPA §3(b) condition of an exception request, as the completeness review saw it."""
+
+    id: str
+    title: str
+    status: str  # for_reviewer (nothing missing) | incomplete
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class RebuttalFacts:
     rebuttal_id: str
     kind: str  # applicability | exception
     narrative: str
     submitted_at: datetime
     findings: tuple[FindingAnswer, ...] = ()
+    conditions: tuple[ConditionAnswer, ...] = ()  # exception requests only
 
     def status_of(self, code: str, path: str) -> FindingAnswer | None:
         for answer in self.findings:

@@ -302,8 +302,17 @@ SECTIONS = (
 )
 
 
-def _toc() -> str:
-    items = "".join(f"<li><a href='#{sid}'>{_e(title)}</a></li>" for sid, title in SECTIONS)
+CONDITIONS_SECTION = ("conditions", "The conditions of UFLPA §3(b)")
+
+
+def _sections(report: ShipmentReport) -> tuple[tuple[str, str], ...]:
+    if report.rebuttal is None or report.rebuttal.kind != "exception":
+        return SECTIONS
+    return (SECTIONS[0], CONDITIONS_SECTION, *SECTIONS[1:])
+
+
+def _toc(sections: Sequence[tuple[str, str]]) -> str:
+    items = "".join(f"<li><a href='#{sid}'>{_e(title)}</a></li>" for sid, title in sections)
     return f"<h1 id='contents' style='bookmark-level:1'>Contents</h1><ul class='toc'>{items}</ul>"
 
 
@@ -558,6 +567,48 @@ def _nodes_section(ctx: _Context) -> str:
     )
 
 
+CONDITION_STATUS = {
+    "for_reviewer": "nothing missing: for CBP to weigh",
+    "incomplete": "incomplete",
+}
+
+
+def _conditions_section(ctx: _Context) -> str:
+    """An exception request must satisfy all three conditions of §3(b); this shows each,
+    what the package holds for it, and what is still missing, before the evidence."""
+    rebuttal = ctx.report.rebuttal
+    if rebuttal is None or rebuttal.kind != "exception":
+        return ""
+    rows = "".join(
+        f"<tr><td>{_e(c.title)}</td>"
+        f"<td class='{'check-pass' if c.status == 'for_reviewer' else 'check-fail'}'>"
+        f"{_e(CONDITION_STATUS.get(c.status, c.status))}</td>"
+        f"<td>{_e('; '.join(c.missing)) if c.missing else '—'}</td></tr>"
+        for c in rebuttal.conditions
+    )
+    table = (
+        "<table>"
+        + _head(("Condition", 44), ("Completeness", 20), ("Missing", 36))
+        + rows
+        + "</table>"
+        if rows
+        else "<p>The completeness review of these conditions is not on record for this request.</p>"
+    )
+    return (
+        f"<h1 id='{CONDITIONS_SECTION[0]}'>{_e(CONDITIONS_SECTION[1])}</h1>"
+        "<p>The presumption does not apply only if the CBP Commissioner determines that the "
+        "importer (1) fully complied with the guidance of UFLPA §2(d)(6) and any implementing "
+        "regulations, (2) completely and substantively responded to all CBP requests for "
+        "information, and (3) showed by clear and convincing evidence that the goods were not "
+        "mined, produced or manufactured wholly or in part by forced labour. All three are "
+        "required. If an exception is granted, CBP must publish a report and submit it to "
+        "Congress within 30 days, identifying the goods and the evidence (§3(c)).</p>"
+        + table
+        + "<p class='small'>Completeness means only that an item of every required kind was "
+        "supplied; whether the conditions are met is CBP's determination.</p>"
+    )
+
+
 def _checks_section(checks: ReviewerChecks) -> str:
     parts = ["<h1 id='checks'>Reviewer checks</h1>"]
     for result in checks.results:
@@ -645,8 +696,9 @@ def package_html(
     body = "".join(
         [
             _cover(ctx),
-            _toc(),
+            _toc(_sections(report)),
             _summary(ctx),
+            _conditions_section(ctx),
             _map_section(maps),
             _exhibit_index(ctx),
             _findings_section(ctx),

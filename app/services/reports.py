@@ -19,6 +19,7 @@ from app.domain.case import CaseState
 from app.domain.manifest_codec import manifest_from_dict
 from app.reports.checks import run_checks
 from app.reports.model import (
+    ConditionAnswer,
     ExhibitFacts,
     ExhibitFile,
     FindingAnswer,
@@ -124,6 +125,15 @@ def rebuttal_facts(rebuttal: Rebuttal) -> RebuttalFacts:
                 str(f["code"]), str(f["path"]), str(f["status"]), str(f.get("reason", ""))
             )
             for f in rebuttal.review.get("findings", [])
+        ),
+        conditions=tuple(
+            ConditionAnswer(
+                str(c["id"]),
+                str(c["title"]),
+                str(c["status"]),
+                tuple(str(m) for m in c.get("missing", [])),
+            )
+            for c in rebuttal.review.get("exception_conditions", [])
         ),
     )
 

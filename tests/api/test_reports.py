@@ -264,3 +264,53 @@ def test_package_zip_over_http(
         assert archive.read(names[0]).startswith(b"%PDF")
     bad = client.get(url.replace("zip", "docx"), headers=auth(keys["acme"]))
     assert_problem(bad, 422)
+
+
+def test_an_exception_request_carries_its_condition_review_into_the_package(
+    client: TestClient, settings: Any, keys: dict[str, str]
+) -> None:
+    """The completeness review of the §3(b) conditions, stored with the rebuttal, reaches
+    the package: each condition with what is still missing."""
+    from app.db.session import make_engine, make_sessionmaker
+    from app.reports.package_pdf import package_html
+    from app.services.principal import Principal, Role
+    from app.services.reports import current_report
+
+    created = client.post(
+        "/v1/shipments", json=example_manifest(reference="EXC-1"), headers=auth(keys["acme"])
+    )
+    assert created.status_code == 201, created.text
+    shipment = created.json()["id"]
+    document = upload(client, keys["acme"], pdf("exception-policy"), name="policy.pdf").json()
+    body = {
+        "kind": "exception",
+        "narrative": "Short.",
+        "evidence": [
+            {"type": "G-01", "title": "Forced labour policy", "covers": ["shipment"],
+             "document_ids": [document["id"]]},
+        ],
+    }  # fmt: skip
+    response = client.post(
+        f"/v1/shipments/{shipment}/rebuttals", json=body, headers=auth(keys["acme"])
+    )
+    assert response.status_code == 201, response.text
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            auditor = Principal(uuid.UUID(int=0), "test", Role.AUDITOR, frozenset(), frozenset())
+            report = current_report(session, auditor, uuid.UUID(shipment), response_days=30)
+    finally:
+        engine.dispose()
+    assert report.rebuttal is not None and report.rebuttal.kind == "exception"
+    conditions = {c.id: c for c in report.rebuttal.conditions}
+    assert set(conditions) == {
+        "full_compliance_with_guidance",
+        "complete_and_substantive_responses",
+        "clear_and_convincing_evidence",
+    }
+    assert all(c.status == "incomplete" for c in conditions.values())
+    assert "G-02" in conditions["full_compliance_with_guidance"].missing
+    assert "G-01" not in conditions["full_compliance_with_guidance"].missing
+    assert any("narrative" in m for m in conditions["complete_and_substantive_responses"].missing)
+    html = package_html(report, [])
+    assert "id='conditions'" in html and "G-02" in html

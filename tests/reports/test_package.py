@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import shutil
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.reports.model import ExhibitFacts, ExhibitFile
+from app.reports.model import ConditionAnswer, ExhibitFacts, ExhibitFile, ShipmentReport
 from app.reports.package_pdf import MapImage, build_package_pdf, package_html
 from app.reports.package_zip import (
     ExhibitIntegrityError,
@@ -206,3 +207,43 @@ def test_pdf_renderer_fetches_nothing_outside_the_document(tmp_path: Path) -> No
     )
     pdf = render_pdf(f"<p>x</p><img src='file://{secret}'/><img src='http://127.0.0.1:9/x.png'/>")
     assert "FILE-CONTENT-SEEN" not in pdf_text(pdf)  # refused fetches are skipped, not fatal
+
+
+def exception_report(*conditions: ConditionAnswer) -> ShipmentReport:
+    report = cotton_report()
+    assert report.rebuttal is not None
+    rebuttal = dataclasses.replace(report.rebuttal, kind="exception", conditions=conditions)
+    return cotton_report(rebuttal=rebuttal)
+
+
+def test_an_exception_request_states_the_three_conditions_and_what_each_lacks() -> None:
+    html = package_html(
+        exception_report(
+            ConditionAnswer("full_compliance_with_guidance", "Full compliance", "for_reviewer"),
+            ConditionAnswer(
+                "complete_and_substantive_responses",
+                "Complete responses",
+                "incomplete",
+                ("CT-04 for lines[0] <b>", "a narrative of at least 200 characters"),
+            ),
+            ConditionAnswer("clear_and_convincing_evidence", "Clear and convincing", "incomplete"),
+        ),
+        [SVG_STUB],
+    )
+    assert "id='conditions'" in html and "href='#conditions'" in html
+    assert html.index("id='summary'") < html.index("id='conditions'") < html.index("id='map'")
+    assert "clear and convincing evidence" in html and "within 30 days" in html
+    assert "nothing missing: for CBP to weigh" in html
+    assert "CT-04 for lines[0] &lt;b&gt;; a narrative of at least 200 characters" in html
+    assert html.count("check-fail") >= 2
+
+
+def test_an_applicability_review_has_no_conditions_section() -> None:
+    html = package_html(cotton_report(), [SVG_STUB])
+    assert "id='conditions'" not in html and "href='#conditions'" not in html
+    assert "The conditions of UFLPA" not in html
+
+
+def test_an_exception_request_without_a_recorded_review_says_so() -> None:
+    html = package_html(exception_report(), [SVG_STUB])
+    assert "not on record for this request" in html
