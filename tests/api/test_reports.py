@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.reports.model import ShipmentReport
 from tests.api.conftest import assert_problem, auth, example_manifest
 from tests.api.helpers_cases import pdf, upload
 from tests.reports.conftest import needs_dot, needs_pdf
@@ -107,21 +108,28 @@ def test_missing_graphviz_is_a_503_problem(
     assert "graphviz" in body["detail"].lower()
 
 
-def test_stored_shipment_adapts_into_a_report(
-    settings: Any, keys: dict[str, str], shipment_id: str
-) -> None:
-    """Rows -> ShipmentReport -> checks, before any rebuttal."""
+def stored_report(settings: Any, shipment_id: str) -> ShipmentReport:
+    """The ShipmentReport the service builds from the stored rows, as an auditor sees it."""
     from app.db.session import make_engine, make_sessionmaker
     from app.services.principal import Principal, Role
-    from app.services.reports import current_report, rebuttal_checks
+    from app.services.reports import current_report
 
     engine = make_engine(settings.resolved_database_url)
     try:
         with make_sessionmaker(engine)() as session:
             auditor = Principal(uuid.UUID(int=0), "test", Role.AUDITOR, frozenset(), frozenset())
-            report = current_report(session, auditor, uuid.UUID(shipment_id), response_days=30)
+            return current_report(session, auditor, uuid.UUID(shipment_id), response_days=30)
     finally:
         engine.dispose()
+
+
+def test_stored_shipment_adapts_into_a_report(
+    settings: Any, keys: dict[str, str], shipment_id: str
+) -> None:
+    """Rows -> ShipmentReport -> checks, before any rebuttal."""
+    from app.services.reports import rebuttal_checks
+
+    report = stored_report(settings, shipment_id)
     assert report.shipment.reference == "MAP-1" and report.shipment.status == "detained"
     assert [d.label for d in report.shipment.dates if d.is_deadline] == [
         "Response due",
@@ -271,10 +279,7 @@ def test_an_exception_request_carries_its_condition_review_into_the_package(
 ) -> None:
     """The completeness review of the §3(b) conditions, stored with the rebuttal, reaches
     the package: each condition with what is still missing."""
-    from app.db.session import make_engine, make_sessionmaker
     from app.reports.package_pdf import package_html
-    from app.services.principal import Principal, Role
-    from app.services.reports import current_report
 
     created = client.post(
         "/v1/shipments", json=example_manifest(reference="EXC-1"), headers=auth(keys["acme"])
@@ -294,13 +299,7 @@ def test_an_exception_request_carries_its_condition_review_into_the_package(
         f"/v1/shipments/{shipment}/rebuttals", json=body, headers=auth(keys["acme"])
     )
     assert response.status_code == 201, response.text
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        with make_sessionmaker(engine)() as session:
-            auditor = Principal(uuid.UUID(int=0), "test", Role.AUDITOR, frozenset(), frozenset())
-            report = current_report(session, auditor, uuid.UUID(shipment), response_days=30)
-    finally:
-        engine.dispose()
+    report = stored_report(settings, shipment)
     assert report.rebuttal is not None and report.rebuttal.kind == "exception"
     conditions = {c.id: c for c in report.rebuttal.conditions}
     assert set(conditions) == {
