@@ -19,7 +19,7 @@ from app.services.principal import Principal, Role
 KEY_PREFIX = "uflpa"
 
 
-def _hash(key: str) -> str:
+def key_digest(key: str) -> str:
     # Keys carry 256 bits of randomness, so a fast hash is enough: nothing to brute-force.
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -75,7 +75,7 @@ def create_key(
         raise Unprocessable(f"a {role.value} key is not bound to importers")
     public = f"{KEY_PREFIX}_{secrets.token_hex(6)}"
     plaintext = f"{public}_{secrets.token_urlsafe(32).replace('_', '-')}"
-    row = ApiKey(key_prefix=public, key_hash=_hash(plaintext), role=role.value, label=label)
+    row = ApiKey(key_prefix=public, key_hash=key_digest(plaintext), role=role.value, label=label)
     row.importers = [get_or_create_importer(session, n) for n in names]
     session.add(row)
     session.commit()
@@ -127,8 +127,8 @@ def authenticate(session: Session, presented: str) -> Principal:
         else session.connection().execute(_KEY_LOOKUP, {"prefix": public}).all()
     )
     # Compare even when no row matched, so timing does not reveal which key ids exist.
-    expected = rows[0].key_hash if rows else _hash("no-such-key")
-    valid = hmac.compare_digest(_hash(presented), expected)
+    expected = rows[0].key_hash if rows else key_digest("no-such-key")
+    valid = hmac.compare_digest(key_digest(presented), expected)
     if public is None or not rows or not valid or rows[0].revoked_at is not None:
         raise Unauthorized("the API key is missing, unknown or revoked")
     importers = sorted(

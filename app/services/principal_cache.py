@@ -7,18 +7,18 @@ the database. The price is that a revocation (`uflpa keys revoke`) reaches a run
 worker only when its cached entry expires: at most `ttl` seconds, one by default.
 `ttl` 0 turns the cache off.
 
-Entries are keyed by the SHA-256 of the presented key, never the key itself, so a memory
-dump does not hold usable secrets; only keys that authenticated are cached (unknown,
+Entries are keyed by the presented key's digest (the one stored for it, `key_digest`),
+never the key itself, so a memory dump does not hold usable secrets; only keys that authenticated are cached (unknown,
 wrong or revoked keys always go to the database).
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable
 
+from app.services.keys import key_digest
 from app.services.principal import Principal
 
 MAX_ENTRIES = 10_000  # distinct live keys per worker; beyond that the cache starts over
@@ -31,14 +31,10 @@ class PrincipalCache:
         self._entries: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _digest(presented: str) -> str:
-        return hashlib.sha256(presented.encode()).hexdigest()
-
     def get(self, presented: str) -> Principal | None:
         if self._ttl <= 0:
             return None
-        entry = self._entries.get(self._digest(presented))
+        entry = self._entries.get(key_digest(presented))
         if entry is None or entry[0] <= self._clock():
             return None
         return entry[1]
@@ -49,8 +45,4 @@ class PrincipalCache:
         with self._lock:
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
-            self._entries[self._digest(presented)] = (self._clock() + self._ttl, principal)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+            self._entries[key_digest(presented)] = (self._clock() + self._ttl, principal)
