@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from pathlib import Path
@@ -23,6 +24,7 @@ from app.db.models import (
     ShipmentParty,
 )
 from app.domain.manifest_codec import manifest_from_dict
+from app.errors import ServiceUnavailable
 from app.ruleset.loader import load_ruleset
 from app.services.assessor import Assessor
 from app.services.decision_log import verify_chain
@@ -136,3 +138,40 @@ def test_a_failing_shipment_does_not_sink_its_group(
         for new in good:
             assert counts(session, new.shipment.id)[:3] == (1, 1, 1)
         assert verify_chain(session).intact
+
+
+def test_the_awaitable_store_answers_as_write_does(
+    sessions: sessionmaker[Session], assessor: Assessor, importer_id: uuid.UUID
+) -> None:
+    """`store` (the event loop's way in) stores, reports a resend, and passes errors on."""
+    writer = GroupWriter(sessions)
+    writer.start()
+    try:
+        new = build(assessor, importer_id, f"STORE-{uuid.uuid4().hex[:8]}")
+        assert asyncio.run(writer.store(new)) is True
+        again = build(assessor, importer_id, new.shipment.reference)
+        assert asyncio.run(writer.store(again)) is False  # its reference is stored already
+        with sessions() as session:
+            assert counts(session, new.shipment.id) == (
+                1, 1, 1, len(new.lines), len(new.parties), len(new.inputs)
+            )  # fmt: skip
+            assert counts(session, again.shipment.id)[0] == 0
+        broken = build(assessor, importer_id, f"STORE-{uuid.uuid4().hex[:8]}")
+        broken.assessment_values["shipment_id"] = None  # NOT NULL: this write must fail
+        with pytest.raises(IntegrityError):
+            asyncio.run(writer.store(broken))
+    finally:
+        writer.stop()
+
+
+def test_write_and_store_give_up_with_503_when_no_group_commits_in_time(
+    sessions: sessionmaker[Session], assessor: Assessor, importer_id: uuid.UUID
+) -> None:
+    writer = GroupWriter(sessions, wait_seconds=0.2)  # never started: nothing is written
+    new = build(assessor, importer_id, f"SLOW-{uuid.uuid4().hex[:8]}")
+    with pytest.raises(ServiceUnavailable):
+        writer.write(new)
+    with pytest.raises(ServiceUnavailable):
+        asyncio.run(writer.store(new))
+    with sessions() as session:
+        assert counts(session, new.shipment.id) == (0, 0, 0, 0, 0, 0)
