@@ -74,12 +74,7 @@ class GroupWriter:
         """Store one shipment (True) or find its reference already stored (False)."""
         pending = _Pending(new)
         self._queue.put(pending)
-        if not pending.done.wait(self._wait_seconds):
-            # It may still be written: a retry with the same reference answers either way.
-            raise ServiceUnavailable("the database is slow to answer; retry the same request")
-        if pending.error is not None:
-            raise pending.error
-        return pending.stored
+        return self._outcome(pending, settled=pending.done.wait(self._wait_seconds))
 
     async def store(self, new: NewShipment) -> bool:
         """`write` for a coroutine: the event loop waits for the group without a thread."""
@@ -101,10 +96,17 @@ class GroupWriter:
             # shield: a client that goes away must not cancel the wait's bookkeeping; the
             # shipment is written either way and a resend answers 200.
             await asyncio.wait_for(asyncio.shield(settled), self._wait_seconds)
+            in_time = True
         except TimeoutError:
-            raise ServiceUnavailable(
-                "the database is slow to answer; retry the same request"
-            ) from None
+            in_time = False
+        return self._outcome(pending, settled=in_time)
+
+    @staticmethod
+    def _outcome(pending: _Pending, *, settled: bool) -> bool:
+        """The answer `write` and `store` give once the wait is over."""
+        if not settled:
+            # It may still be written: a retry with the same reference answers either way.
+            raise ServiceUnavailable("the database is slow to answer; retry the same request")
         if pending.error is not None:
             raise pending.error
         return pending.stored
