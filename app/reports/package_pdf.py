@@ -305,8 +305,12 @@ SECTIONS = (
 CONDITIONS_SECTION = ("conditions", "The conditions of UFLPA §3(b)")
 
 
+def _is_exception_request(report: ShipmentReport) -> bool:
+    return report.rebuttal is not None and report.rebuttal.kind == "exception"
+
+
 def _sections(report: ShipmentReport) -> tuple[tuple[str, str], ...]:
-    if report.rebuttal is None or report.rebuttal.kind != "exception":
+    if not _is_exception_request(report):
         return SECTIONS
     return (SECTIONS[0], CONDITIONS_SECTION, *SECTIONS[1:])
 
@@ -577,7 +581,7 @@ def _conditions_section(ctx: _Context) -> str:
     """An exception request must satisfy all three conditions of §3(b); this shows each,
     what the package holds for it, and what is still missing, before the evidence."""
     rebuttal = ctx.report.rebuttal
-    if rebuttal is None or rebuttal.kind != "exception":
+    if rebuttal is None or not _is_exception_request(ctx.report):
         return ""
     rows = "".join(
         f"<tr><td>{_e(c.title)}</td>"
