@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from app.api.routes.shipments import INLINE_BODY_BYTES
 from app.db.models import Assessment, Decision, Shipment, ShipmentInput, ShipmentLine, ShipmentParty
 from app.db.session import make_engine, make_sessionmaker
 from app.settings import Settings
@@ -378,3 +379,49 @@ def test_405_lists_every_method_of_the_path(client: TestClient) -> None:
     response = client.delete("/v1/shipments")
     assert_problem(response, 405)
     assert response.headers["allow"] == "GET, POST"
+
+
+def test_chunked_and_large_manifests_take_the_thread_path_with_the_same_answers(
+    client: TestClient, keys: dict[str, str], settings: Settings
+) -> None:
+    """Small manifests with a Content-Length are handled on the event loop; a chunked body
+    (no length) or one over INLINE_BODY_BYTES goes to the thread pool. Both paths answer
+    alike: 201, 200 for a resend, 409 for the reference with another body, 422 for a bad
+    manifest with nothing written."""
+
+    def chunked(body: dict[str, Any]) -> Any:
+        data = json.dumps(body).encode()
+        return client.post(
+            "/v1/shipments",
+            content=iter([data[:100], data[100:]]),  # an iterator: sent chunked, no length
+            headers={**auth(keys["acme"]), "Content-Type": "application/json"},
+        )
+
+    small = example_manifest(reference="CHUNKED-1")
+    first = chunked(small)
+    assert first.status_code == 201, first.text
+    assert "content-length" not in {k.lower() for k in first.request.headers}
+    resend = chunked(small)
+    assert resend.status_code == 200 and resend.json()["id"] == first.json()["id"]
+    changed = copy.deepcopy(small)
+    changed["lines"][0]["description"] = "something else"
+    assert_problem(chunked(changed), 409)
+    before = row_counts(settings)
+    bad = copy.deepcopy(small)
+    bad["reference"] = "CHUNKED-2"
+    bad["lines"] = []
+    assert_problem(chunked(bad), 422)
+    assert row_counts(settings) == before
+
+    large = example_manifest(reference="LARGE-1")
+    line = large["lines"][0]
+    large["lines"] = [
+        {**copy.deepcopy(line), "line_number": n + 1, "description": f"Line {n + 1} " + "x" * 280}
+        for n in range(200)
+    ]
+    assert len(json.dumps(large)) > INLINE_BODY_BYTES
+    created = client.post("/v1/shipments", json=large, headers=auth(keys["acme"]))
+    assert created.status_code == 201, created.text
+    assert len(created.json()["manifest"]["lines"]) == 200
+    again = client.post("/v1/shipments", json=large, headers=auth(keys["acme"]))
+    assert again.status_code == 200 and again.json()["id"] == created.json()["id"]
