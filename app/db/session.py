@@ -13,12 +13,14 @@ from app.jsonutil import dumps_str
 def make_engine(
     url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False
 ) -> Engine:
+    # hide_parameters: an error's text must not quote row values (manifest data) into logs.
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": 30},
             json_serializer=dumps_str,
+            hide_parameters=True,
         )
         _configure_sqlite(engine)
         return engine
@@ -29,6 +31,7 @@ def make_engine(
         max_overflow=max_overflow,
         pool_pre_ping=True,
         json_serializer=dumps_str,
+        hide_parameters=True,
     )
 
 
