@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.db.base import table_of, utcnow
+from app.db.bulk import insert_rows
 from app.db.models import Decision, Shipment
 from app.jsonutil import canonical_json
 from app.services.principal import Principal
@@ -129,8 +130,9 @@ def append_decisions(session: Session, drafts: Sequence[Decision]) -> None:
         seq += 1
         draft.seq, draft.prev_hash, draft.recorded_at = seq, prev_hash, recorded_at
         draft.hash = prev_hash = decision_hash(draft)
-    connection.execute(
-        insert(_DECISIONS),
+    insert_rows(
+        connection,
+        _DECISIONS,
         [{name: getattr(draft, name) for name in _DECISION_COLUMNS} for draft in drafts],
     )
 
