@@ -17,23 +17,42 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import JSON, Connection, Table, insert
 from sqlalchemy.exc import DBAPIError
 
 from app.jsonutil import dumps
 
 
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    documents: tuple[str, ...]  # the JSON columns, each sent as its own JSON array
+
+
 @lru_cache(maxsize=64)
-def _recordset_insert(table: Table, columns: tuple[str, ...]) -> str:
-    names = ", ".join(columns)  # column names come from the models, never from input
-    return (
-        f"INSERT INTO {table.name} ({names}) "
-        f"SELECT {names} FROM json_populate_recordset(NULL::{table.name}, %s::json)"
+def _recordset_insert(table: Table, columns: tuple[str, ...]) -> _Statement:
+    """The INSERT for `columns` (names from the models, never from input). Each JSON column
+    travels as its own JSON array, joined on row number: nested in the recordset,
+    PostgreSQL would parse each document twice (measured 385 against 188 µs for a 32 kB
+    assessment result). (A json[] parameter instead costs psycopg an escaping pass in
+    Python over every document.)"""
+    documents = tuple(name for name in columns if isinstance(table.c[name].type, JSON))
+    sources = ", ".join(f"d_{name}.value" if name in documents else f"r.{name}" for name in columns)
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {sources} "
+        f"FROM json_populate_recordset(NULL::{table.name}, %s::json) WITH ORDINALITY AS r"
     )
+    for name in documents:
+        sql += (
+            f" JOIN json_array_elements(%s::json) WITH ORDINALITY AS d_{name}(value, n)"
+            f" ON d_{name}.n = r.ordinality"
+        )
+    return _Statement(sql, documents)
 
 
 def _check_aware(row: dict[str, Any]) -> None:
@@ -67,10 +86,19 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
         return
     _check_aware(rows[0])
     statement = _recordset_insert(table, tuple(rows[0]))
-    payload = dumps(list(rows)).decode()
+    if statement.documents:
+        plain = [
+            {name: value for name, value in row.items() if name not in statement.documents}
+            for row in rows
+        ]
+        params = [dumps(plain).decode()] + [
+            dumps([row[name] for row in rows]).decode() for name in statement.documents
+        ]
+    else:
+        params = [dumps(list(rows)).decode()]
     driver = connection.connection.driver_connection
-    with driver_errors(connection, statement), driver.cursor() as cursor:  # type: ignore[union-attr]
-        cursor.execute(statement, (payload,))
+    with driver_errors(connection, statement.sql), driver.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(statement.sql, params)
 
 
 @contextmanager
