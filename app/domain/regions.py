@@ -266,9 +266,26 @@ def scan_node(
     fields: Sequence[TextField],
     country: str | None,
     rules: RegionRules,
-    identifiers: Iterable[tuple[str, str]] = (),
+    identifiers: tuple[tuple[str, str], ...] = (),
 ) -> RegionScan:
-    """Find Xinjiang nexus on one node. `country` is the node's declared country."""
+    """Find Xinjiang nexus on one node. `country` is the node's declared country.
+
+    A pure function of its arguments, so results are memoised per rule set."""
+    key = (tuple(fields), country, identifiers)
+    cached: RegionScan | None = rules.scans.get(key)
+    if cached is not None:
+        return cached
+    scan = _scan(fields, country, rules, identifiers)
+    rules.scans.put(key, scan)
+    return scan
+
+
+def _scan(
+    fields: Sequence[TextField],
+    country: str | None,
+    rules: RegionRules,
+    identifiers: tuple[tuple[str, str], ...],
+) -> RegionScan:
     found = _Found()
     raw = found.hits
     folded_fields: list[tuple[TextField, str]] = []

@@ -14,6 +14,10 @@ from enum import StrEnum
 from typing import Any
 
 from app.domain.assessment import Severity
+from app.domain.memo import Memo
+
+# Distinct (fields, country, identifiers) of scanned nodes kept per rule set: a few MB.
+SCAN_MEMO_SIZE = 20_000
 
 
 class Needs(StrEnum):
@@ -85,6 +89,11 @@ class RegionRules:
     negation_cjk_before: tuple[str, ...]  # Chinese text right before a term (非, 不含)
     # traditional -> simplified Chinese, applied to text before matching (str.translate table)
     fold_table: Mapping[int, str]
+    # scan_node's results for these rules (regions.RegionScan; typed loosely: regions imports
+    # this module). Not part of the rules' identity.
+    scans: Memo[Any] = field(
+        default_factory=lambda: Memo(SCAN_MEMO_SIZE), compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True, slots=True)
