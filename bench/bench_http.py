@@ -17,6 +17,7 @@ import resource
 import sys
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -77,7 +78,7 @@ class Connection:
 
 async def drive(
     base: str, key: str, concurrency: int, seconds: float, warmup: int
-) -> tuple[list[float], int, float]:
+) -> tuple[list[float], Counter[int], float]:
     url = httpx.URL(base)
     host, port = url.host, url.port or 80
     connections = [Connection(host, port, key) for _ in range(concurrency)]
@@ -89,18 +90,18 @@ async def drive(
         if status != 201:
             raise SystemExit(f"warm-up request answered {status}")
     latencies: list[float] = []
-    errors = 0
+    errors: Counter[int] = Counter()
     deadline = time.perf_counter() + seconds
 
     async def worker(connection: Connection) -> None:
-        nonlocal errors
         while time.perf_counter() < deadline:
             body = json.dumps(realistic_manifest(f"B-{uuid.uuid4().hex}")).encode()
             started = time.perf_counter()
             status = await connection.post(body)
-            latencies.append(time.perf_counter() - started)
-            if status != 201:
-                errors += 1
+            if status == 201:
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors[status] += 1
 
     started = time.perf_counter()
     await asyncio.gather(*(worker(c) for c in connections))
@@ -149,19 +150,23 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    n = len(latencies)
+    n = len(latencies)  # created shipments only: an error answer is no shipment
     print(f"machine: {machine()}")
     print(
         f"database: {make_url(url).render_as_string(hide_password=True)}; workers={args.workers}; concurrency={args.concurrency}"
     )
-    print(f"requests: {n} in {elapsed:.1f}s, errors: {errors}")
-    print(f"throughput: {n / elapsed:.0f} shipments/s")
+    refused = ", ".join(f"{count} x {status}" for status, count in sorted(errors.items()))
+    print(f"created: {n} in {elapsed:.1f}s; other answers: {refused or 'none'}")
+    print(f"throughput: {n / elapsed:.0f} shipments/s (201 Created only)")
     server_cpu, postgres_cpu, client_cpu = (
         b - a for a, b in zip(cpu_before, cpu_after, strict=True)
     )
     print(
         "CPU ms per request: server {:.1f}  postgres {:.1f}  load generator {:.1f}".format(
-            *(1000 * cpu / max(n, 1) for cpu in (server_cpu, postgres_cpu, client_cpu))
+            *(
+                1000 * cpu / max(n + errors.total(), 1)
+                for cpu in (server_cpu, postgres_cpu, client_cpu)
+            )
         )
     )
     busy = ", ".join(f"{100 * cpu / elapsed:.0f}%" for cpu in per_process if cpu > 0.05 * elapsed)
