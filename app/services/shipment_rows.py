@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.db.base import table_of, utcnow
-from app.db.bulk import insert_rows, pipelined
+from app.db.bulk import insert_new_rows, insert_rows, pipelined
 from app.db.models import Assessment as AssessmentRow
 from app.db.models import (
     AssessmentCitation,
@@ -235,22 +234,19 @@ def _insert_shipments_if_new(session: Session, news: Sequence[NewShipment]) -> s
     ON CONFLICT DO NOTHING instead of look-up-then-insert: one statement for any number of
     shipments, and a racing duplicate waits for the first writer's commit rather than
     failing the transaction. Rows go in key order, so two writers lock keys in one order."""
-    dialect = session.get_bind().dialect.name
-    statement: Any
-    if dialect == "postgresql":
-        statement = postgresql.insert(_SHIPMENTS)
-    elif dialect == "sqlite":
-        statement = sqlite.insert(_SHIPMENTS)
-    else:  # pragma: no cover - only the two supported databases
-        raise NotImplementedError(dialect)
-    statement = statement.on_conflict_do_nothing(
-        index_elements=["importer_id", "reference"]
-    ).returning(_SHIPMENTS.c.id)
     rows = sorted(
         (new.shipment_values for new in news),
         key=lambda row: (str(row["importer_id"]), row["reference"]),
     )
-    return set(session.connection().execute(statement, rows).scalars())
+    return set(
+        insert_new_rows(
+            session.connection(),
+            _SHIPMENTS,
+            rows,
+            unique=("importer_id", "reference"),
+            returning="id",
+        )
+    )
 
 
 def write_new_shipments(session: Session, news: Sequence[NewShipment]) -> list[bool]:

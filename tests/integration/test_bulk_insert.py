@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.base import table_of
-from app.db.bulk import insert_rows, pipelined
+from app.db.bulk import insert_new_rows, insert_rows, pipelined
 from app.db.models import Importer, Shipment, ShipmentLine, ShipmentParty
 
 
@@ -194,3 +194,60 @@ def test_no_rows_inserts_nothing(sessions: sessionmaker[Session]) -> None:
         insert_rows(session.connection(), table_of(ShipmentLine), [])
         session.commit()
         assert session.execute(text("SELECT count(*) FROM shipment_lines")).scalar() == before
+
+
+def test_insert_new_rows_skips_taken_keys_and_returns_the_new(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions() as session:
+        importer = Importer(name=f"Bulk Importer {uuid.uuid4().hex[:8]}")
+        session.add(importer)
+        session.commit()
+        importer_id = importer.id
+    now = datetime.now(UTC)
+
+    def row(reference: str) -> dict[str, object]:
+        return {
+            "id": uuid.uuid4(),
+            "importer_id": importer_id,
+            "reference": reference,
+            "body_sha256": "0" * 64,
+            "manifest": {"reference": reference},
+            "status": "admitted",
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    first = [row("NEW-1"), row("NEW-2")]
+    with sessions() as session:
+        inserted = insert_new_rows(
+            session.connection(),
+            table_of(Shipment),
+            first,
+            unique=("importer_id", "reference"),
+            returning="id",
+        )
+        session.commit()
+    assert set(inserted) == {first[0]["id"], first[1]["id"]}
+    second = [row("NEW-2"), row("NEW-3")]  # NEW-2 is taken
+    with sessions() as session:
+        inserted = insert_new_rows(
+            session.connection(),
+            table_of(Shipment),
+            second,
+            unique=("importer_id", "reference"),
+            returning="id",
+        )
+        session.commit()
+    assert inserted == [second[1]["id"]]
+    with sessions() as session:
+        stored = session.scalars(
+            select(Shipment.reference).where(Shipment.importer_id == importer_id)
+        ).all()
+        assert sorted(stored) == ["NEW-1", "NEW-2", "NEW-3"]
+        kept = session.scalars(
+            select(Shipment.id).where(
+                Shipment.importer_id == importer_id, Shipment.reference == "NEW-2"
+            )
+        ).one()
+        assert kept == first[1]["id"]  # the first writer's row stays
