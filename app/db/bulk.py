@@ -7,10 +7,11 @@ row on its own, and COPY formats rows in Python and needs two round trips per ta
 Inside `pipelined`, the statements of every table go out together and wait once.
 Elsewhere (SQLite) rows go through SQLAlchemy's executemany.
 
-The JSON path skips SQLAlchemy's bind processors, so rows must hold only what orjson
-writes the way the column reads it: text, numbers, booleans, UUIDs, `Decimal`,
-timezone-aware date-times, and dicts or lists for JSON columns (stored as orjson wrote
-them, the same text `json_serializer` would have produced).
+The driver gets orjson's bytes as they are (no round trip through str: a batch's
+assessment results are tens of megabytes). The JSON path skips SQLAlchemy's bind
+processors, so rows must hold only what orjson writes the way the column reads it: text,
+numbers, booleans, UUIDs, `Decimal`, timezone-aware date-times, and dicts or lists for
+JSON columns (stored as orjson wrote them, the same text `json_serializer` would give).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from psycopg.types.json import Json
 from sqlalchemy import JSON, Connection, Table, insert
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
@@ -130,11 +132,11 @@ def _execute(
             {name: value for name, value in row.items() if name not in statement.documents}
             for row in rows
         ]
-        params = [dumps(plain).decode()] + [
-            dumps([row[name] for row in rows]).decode() for name in statement.documents
+        params = [Json(plain, dumps=dumps)] + [
+            Json([row[name] for row in rows], dumps=dumps) for name in statement.documents
         ]
     else:
-        params = [dumps(list(rows)).decode()]
+        params = [Json(list(rows), dumps=dumps)]
     driver = connection.connection.driver_connection
     with driver_errors(connection, statement.sql), driver.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(statement.sql, params)
