@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -17,25 +18,34 @@ from app.db.bulk import insert_new_rows, insert_rows, pipelined
 from app.db.models import Importer, Shipment, ShipmentLine, ShipmentParty
 
 
-def _shipment(session: Session) -> uuid.UUID:
+def _shipment_row(
+    importer_id: uuid.UUID, reference: str, created: datetime, manifest: Any = None
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "importer_id": importer_id,
+        "reference": reference,
+        "body_sha256": "0" * 64,
+        "manifest": {"reference": reference} if manifest is None else manifest,
+        "status": "admitted",
+        "created_at": created,
+        "updated_at": created,
+    }
+
+
+def _importer(session: Session) -> uuid.UUID:
     importer = Importer(name=f"Bulk Importer {uuid.uuid4().hex[:8]}")
     session.add(importer)
     session.flush()
-    shipment_id = uuid.uuid4()
-    now = datetime.now(UTC)
-    session.add(
-        Shipment(
-            id=shipment_id,
-            importer_id=importer.id,
-            reference=f"BULK-{uuid.uuid4().hex[:8]}",
-            body_sha256="0" * 64,
-            manifest={"reference": "x", "nested": {"b": [1, 2.5, None], "a": "ü"}},
-            status="admitted",
-            created_at=now,
-            updated_at=now,
-        )
-    )
+    return importer.id
+
+
+def _shipment(session: Session) -> uuid.UUID:
+    """A shipment stored through the ORM, for child rows to refer to."""
+    row = _shipment_row(_importer(session), f"BULK-{uuid.uuid4().hex[:8]}", datetime.now(UTC))
+    session.add(Shipment(**row))
     session.flush()
+    shipment_id: uuid.UUID = row["id"]
     return shipment_id
 
 
@@ -102,28 +112,11 @@ def test_json_columns_and_datetimes_read_back(sessions: sessionmaker[Session]) -
     """A JSON column keeps its document; an aware date-time in any zone comes back as the
     same instant in UTC."""
     with sessions() as session:
-        importer = Importer(name=f"Bulk Importer {uuid.uuid4().hex[:8]}")
-        session.add(importer)
-        session.flush()
-        shipment_id = uuid.uuid4()
         created = datetime(2026, 11, 22, 18, 30, 15, 123456, tzinfo=timezone(timedelta(hours=8)))
         document = {"z": 1, "a": [1, 2.5, None, True], "nested": {"ü": "新疆"}}
-        insert_rows(
-            session.connection(),
-            table_of(Shipment),
-            [
-                {
-                    "id": shipment_id,
-                    "importer_id": importer.id,
-                    "reference": "BULK-JSON",
-                    "body_sha256": "0" * 64,
-                    "manifest": document,
-                    "status": "admitted",
-                    "created_at": created,
-                    "updated_at": created,
-                }
-            ],
-        )
+        row = _shipment_row(_importer(session), "BULK-JSON", created, document)
+        shipment_id = row["id"]
+        insert_rows(session.connection(), table_of(Shipment), [row])
         session.commit()
     with sessions() as session:
         row = session.get(Shipment, shipment_id)
@@ -166,26 +159,9 @@ def test_nothing_of_a_failed_pipeline_is_kept(sessions: sessionmaker[Session]) -
 
 def test_naive_datetimes_are_refused(sessions: sessionmaker[Session]) -> None:
     with sessions() as session, pytest.raises((ValueError, StatementError)):
-        importer = Importer(name=f"Bulk Importer {uuid.uuid4().hex[:8]}")
-        session.add(importer)
-        session.flush()
         naive = datetime(2026, 11, 22, 18, 30)
-        insert_rows(
-            session.connection(),
-            table_of(Shipment),
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "importer_id": importer.id,
-                    "reference": "BULK-NAIVE",
-                    "body_sha256": "0" * 64,
-                    "manifest": {},
-                    "status": "admitted",
-                    "created_at": naive,
-                    "updated_at": naive,
-                }
-            ],
-        )
+        row = _shipment_row(_importer(session), "BULK-NAIVE", naive)
+        insert_rows(session.connection(), table_of(Shipment), [row])
 
 
 def test_no_rows_inserts_nothing(sessions: sessionmaker[Session]) -> None:
@@ -200,46 +176,26 @@ def test_insert_new_rows_skips_taken_keys_and_returns_the_new(
     sessions: sessionmaker[Session],
 ) -> None:
     with sessions() as session:
-        importer = Importer(name=f"Bulk Importer {uuid.uuid4().hex[:8]}")
-        session.add(importer)
+        importer_id = _importer(session)
         session.commit()
-        importer_id = importer.id
     now = datetime.now(UTC)
 
-    def row(reference: str) -> dict[str, object]:
-        return {
-            "id": uuid.uuid4(),
-            "importer_id": importer_id,
-            "reference": reference,
-            "body_sha256": "0" * 64,
-            "manifest": {"reference": reference},
-            "status": "admitted",
-            "created_at": now,
-            "updated_at": now,
-        }
+    def insert_new(rows: list[dict[str, Any]]) -> list[Any]:
+        with sessions() as session:
+            inserted = insert_new_rows(
+                session.connection(),
+                table_of(Shipment),
+                rows,
+                unique=("importer_id", "reference"),
+                returning="id",
+            )
+            session.commit()
+            return inserted
 
-    first = [row("NEW-1"), row("NEW-2")]
-    with sessions() as session:
-        inserted = insert_new_rows(
-            session.connection(),
-            table_of(Shipment),
-            first,
-            unique=("importer_id", "reference"),
-            returning="id",
-        )
-        session.commit()
-    assert set(inserted) == {first[0]["id"], first[1]["id"]}
-    second = [row("NEW-2"), row("NEW-3")]  # NEW-2 is taken
-    with sessions() as session:
-        inserted = insert_new_rows(
-            session.connection(),
-            table_of(Shipment),
-            second,
-            unique=("importer_id", "reference"),
-            returning="id",
-        )
-        session.commit()
-    assert inserted == [second[1]["id"]]
+    first = [_shipment_row(importer_id, ref, now) for ref in ("NEW-1", "NEW-2")]
+    assert set(insert_new(first)) == {first[0]["id"], first[1]["id"]}
+    second = [_shipment_row(importer_id, ref, now) for ref in ("NEW-2", "NEW-3")]  # NEW-2 taken
+    assert insert_new(second) == [second[1]["id"]]
     with sessions() as session:
         stored = session.scalars(
             select(Shipment.reference).where(Shipment.importer_id == importer_id)
