@@ -1,5 +1,5 @@
-"""`uflpa serve --workers 2`: SO_REUSEPORT workers under a supervisor that replaces a dead
-worker and stops them all on SIGTERM."""
+"""`uflpa serve --workers 2`: workers under a supervisor that hands each connection to the
+least-busy worker, replaces a dead worker and stops them all on SIGTERM."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -93,10 +94,77 @@ def test_workers_are_replaced_when_killed_and_stopped_on_sigterm(
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
 
 
+def _server_side_inode(server_port: int, client_port: int) -> str | None:
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = (int(fields[i].rsplit(":", 1)[1], 16) for i in (1, 2))
+        if local == server_port and remote == client_port and fields[3] == "01":
+            return fields[9]
+    return None
+
+
+def _holders(inode: str, pids: set[int]) -> set[int]:
+    """The processes with the socket open."""
+    found = set()
+    for pid in pids:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                    found.add(pid)
+            except OSError:
+                continue
+    return found
+
+
+def _released(inodes: list[str], supervisor: int) -> bool:
+    return not any(_holders(inode, {supervisor}) for inode in inodes)
+
+
+def _keep_alive_request(sock: socket.socket, port: int) -> bytes:
+    sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    return sock.recv(4096)
+
+
+@pytest.mark.skipif(not hasattr(socket, "send_fds"), reason="needs SCM_RIGHTS")
+def test_two_keep_alive_clients_are_served_by_different_workers(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The supervisor hands each connection to the worker with the fewest open ones, and
+    keeps no copy of it."""
+    env = server_env(database_url, tmp_path / "data")
+    server = start_server(env, tmp_path / "server.log", workers=2)
+    port = int(server.base_url.rsplit(":", 1)[1])
+    try:
+        wait_for(lambda: len(worker_pids(server.process.pid)) == 2)
+        workers = worker_pids(server.process.pid)
+        for _ in range(3):  # every pair, not just a lucky first one
+            clients = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in "ab"]
+            try:
+                inodes = []
+                for client in clients:
+                    assert _keep_alive_request(client, port).startswith(b"HTTP/1.1 200")
+                    inode = _server_side_inode(port, client.getsockname()[1])
+                    assert inode is not None
+                    inodes.append(inode)
+                # The supervisor closes its copy just after handing over; the answer may
+                # come back first.
+                wait_for(partial(_released, inodes, server.process.pid), seconds=5)
+                holders = [_holders(inode, workers) for inode in inodes]
+                assert all(len(found) == 1 for found in holders), holders
+                assert holders[0] != holders[1]
+            finally:
+                for client in clients:
+                    client.close()
+            time.sleep(0.3)  # the workers see the close and count it
+    finally:
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=60)
+
+
 @pytest.mark.skipif(not hasattr(__import__("socket"), "SO_REUSEPORT"), reason="Linux/BSD only")
 def test_a_port_already_in_use_is_refused(database_url: str, tmp_path: Path) -> None:
-    """Workers bind with SO_REUSEPORT, which would let a second server join a port that
-    another one (a forgotten instance) serves and silently split the traffic with it."""
+    """A second server must not join a port that another one (a forgotten instance, an
+    older version whose workers bound with SO_REUSEPORT) serves, and split the traffic."""
     env = server_env(database_url, tmp_path / "data")
     with socket.socket() as other:  # as another `uflpa serve` worker's socket would be
         other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
