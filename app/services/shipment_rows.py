@@ -130,11 +130,10 @@ def assessment_decision(
 
 @dataclass
 class NewShipment:
-    """Everything one new shipment writes, as rows. `shipment` and `assessment` are
-    transient ORM objects (never added to a session) so responses read them as usual."""
+    """Everything one new shipment writes, as rows. `shipment` is a transient ORM object
+    (never added to a session) so responses and webhook events read it as usual."""
 
     shipment: Shipment
-    assessment: AssessmentRow
     decision: Decision
     lines: list[dict[str, Any]] = field(default_factory=list)
     parties: list[dict[str, Any]] = field(default_factory=list)
@@ -176,7 +175,6 @@ def new_shipment(
     assessed = assessment_values(shipment_id, result, sequence=1, kind="initial", actor=principal)
     return NewShipment(
         shipment=shipment,
-        assessment=AssessmentRow(**assessed),
         decision=assessment_decision(
             shipment, assessed, result, kind="assessment", actor=principal
         ),
