@@ -73,17 +73,22 @@ class InputNode:
 
 def iter_inputs(manifest: Manifest) -> Iterator[InputNode]:
     """Every input of every line at every tier, depth first, in manifest order."""
-
-    def walk(
-        prefix: str, line_index: int, tier: int, inputs: tuple[Input, ...]
-    ) -> Iterator[InputNode]:
-        for i, item in enumerate(inputs):
-            path = f"{prefix}.inputs[{i}]"
-            yield InputNode(path=path, line_index=line_index, tier=tier, input=item)
-            yield from walk(path, line_index, tier + 1, item.inputs)
-
+    nodes: list[InputNode] = []
     for li, line in enumerate(manifest.lines):
-        yield from walk(f"lines[{li}]", li, 1, line.inputs)
+        _collect(f"lines[{li}]", li, 1, line.inputs, nodes)
+    return iter(nodes)
+
+
+def _collect(
+    prefix: str, line_index: int, tier: int, inputs: tuple[Input, ...], nodes: list[InputNode]
+) -> None:
+    # A list filled by plain recursion: nested generators (`yield from` at every tier) cost
+    # about 5% of an intake worker's time, walked five times per submission.
+    for i, item in enumerate(inputs):
+        path = f"{prefix}.inputs[{i}]"
+        nodes.append(InputNode(path, line_index, tier, item))
+        if item.inputs:
+            _collect(path, line_index, tier + 1, item.inputs, nodes)
 
 
 def iter_parties(manifest: Manifest) -> Iterator[tuple[str, Party]]:
