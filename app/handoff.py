@@ -31,6 +31,7 @@ log = get_logger("app.handoff")
 
 NO_WORKER_READY_WAIT_SECONDS = 0.01
 MAX_FDS_PER_MESSAGE = 16
+SEND_TIMEOUT_SECONDS = 0.5
 # At start-up, connections wait in the backlog until every worker has built its index (or
 # this long), so the first seconds are not served by one worker with a queue.
 ALL_READY_WAIT_SECONDS = 120.0
@@ -43,8 +44,11 @@ class SharedInt(Protocol):
 
 
 def channel_pair() -> tuple[socket.socket, socket.socket]:
-    """(supervisor end, worker end): message boundaries kept, one socket per message."""
-    return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    """(supervisor end, worker end): message boundaries kept, one socket per message. A
+    send waits at most SEND_TIMEOUT_SECONDS for a worker that has stopped reading."""
+    supervisor_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    supervisor_end.settimeout(SEND_TIMEOUT_SECONDS)
+    return supervisor_end, worker_end
 
 
 @dataclass
@@ -93,6 +97,8 @@ class Dispatcher:
     def _accept_loop(self) -> None:
         deadline = time.monotonic() + ALL_READY_WAIT_SECONDS
         while time.monotonic() < deadline and not self._all_ready():
+            if self.listener.fileno() == -1:
+                return  # stopped before every worker was up
             time.sleep(NO_WORKER_READY_WAIT_SECONDS)
         while True:
             try:
@@ -105,15 +111,20 @@ class Dispatcher:
                 connection.close()  # the worker holds its own copy now (or nobody does)
 
     def _hand_over(self, connection: socket.socket) -> None:
+        stalled: set[int] = set()  # slots whose worker did not take this connection in time
         while True:
-            slot = self._least_busy()
+            slot = self._least_busy(stalled)
             if slot is None:
                 if self.listener.fileno() == -1:
                     return
+                stalled.clear()
                 time.sleep(NO_WORKER_READY_WAIT_SECONDS)  # every worker is (re)starting
                 continue
             try:
                 socket.send_fds(slot.channel, [b"c"], [connection.fileno()])
+            except TimeoutError:
+                stalled.add(id(slot))  # its channel is full: try the others first
+                continue
             except OSError:
                 slot.ready.value = 0  # the worker is gone; the supervisor restarts it
                 continue
@@ -124,9 +135,13 @@ class Dispatcher:
         with self._lock:
             return all(slot is not None and slot.ready.value for slot in self.slots)
 
-    def _least_busy(self) -> WorkerSlot | None:
+    def _least_busy(self, excluded: set[int]) -> WorkerSlot | None:
         with self._lock:
-            ready = [slot for slot in self.slots if slot is not None and slot.ready.value]
+            ready = [
+                slot
+                for slot in self.slots
+                if slot is not None and slot.ready.value and id(slot) not in excluded
+            ]
         return min(ready, key=lambda slot: slot.open_connections, default=None)
 
 

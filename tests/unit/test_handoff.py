@@ -154,3 +154,26 @@ def test_stop_refuses_later_connections(listener: socket.socket) -> None:
     dispatcher.stop()
     with pytest.raises(OSError):
         socket.create_connection(address, timeout=1)
+
+
+def test_a_worker_that_stopped_reading_is_passed_over(listener: socket.socket) -> None:
+    """A worker whose channel is full (its loop is stuck) must not stall the supervisor:
+    after a short wait the connection goes to another worker, and the stuck one stays
+    eligible for later connections."""
+    stuck, serving = _worker(), _worker()
+    stuck.slot.channel.settimeout(0.01)
+    with socket.socket() as filler:
+        while True:  # fill the stuck worker's channel
+            try:
+                socket.send_fds(stuck.slot.channel, [b"c"], [filler.fileno()])
+            except TimeoutError:
+                break
+    stuck.slot.channel.settimeout(0.05)
+    dispatcher = _started(listener, [stuck, serving])
+    try:
+        clients = [_connect(listener) for _ in range(2)]
+        assert serving.received() is not None and serving.received() is not None
+        assert stuck.slot.ready.value == 1 and stuck.slot.handed == 0
+        assert len(clients) == 2
+    finally:
+        dispatcher.stop()
