@@ -141,10 +141,11 @@ class Assessment(Base):
     """One assessment run. Never updated: a re-assessment adds a row."""
 
     __tablename__ = "assessments"
+    # The unique (shipment_id, sequence) index also serves look-ups by shipment_id alone.
     __table_args__ = (UniqueConstraint("shipment_id", "sequence"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    shipment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("shipments.id"), index=True)
+    shipment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("shipments.id"))
     sequence: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(24))
     recommendation: Mapped[str] = mapped_column(String(8))
@@ -205,7 +206,8 @@ class Decision(Base):
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
     )
-    shipment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("shipments.id"), index=True)
+    # Look-ups by shipment use ix_decisions_shipment_seq (shipment_id, seq), in audit.py.
+    shipment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("shipments.id"))
     importer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("importers.id"), index=True)
     assessment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assessments.id"))
     kind: Mapped[str] = mapped_column(String(24))
