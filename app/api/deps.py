@@ -154,6 +154,17 @@ async def reject_unknown_query_params(request: Request) -> None:
     `?stauts=detained` must not silently return every shipment."""
     if not request.query_params:
         return
+    with_nul = sorted(
+        {name for name, value in request.query_params.multi_items() if "\x00" in value}
+    )
+    if with_nul:  # PostgreSQL text cannot hold it: refuse it rather than fail the query
+        raise Unprocessable(
+            f"query parameter(s) with a NUL character: {', '.join(with_nul)}",
+            errors=[
+                {"field": name, "reason": "must not contain a NUL character (U+0000)"}
+                for name in with_nul
+            ],
+        )
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.schemas.text import NUL_ERROR
 from app.errors import AppError
 from app.logs import get_logger
 
@@ -68,7 +69,11 @@ def _validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     for err in errors:
         reason = str(err.get("msg", "invalid"))
         reason = reason.removeprefix("Value error, ")
-        result.append({"field": json_path(err.get("loc", ())), "reason": reason})
+        field = json_path(err.get("loc", ()))
+        if err.get("type") == NUL_ERROR:  # raised for the model: name the field itself
+            name = err["ctx"]["field"]
+            field = name if field == "body" else f"{field}.{name}"
+        result.append({"field": field, "reason": reason})
     return result
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import PrincipalDep, SessionDep, SettingsDep
 from app.api.responses import json_response
+from app.api.schemas.text import RefusesNul
 from app.services import webhooks as service
 
 router = APIRouter(tags=["webhooks"])
@@ -23,7 +24,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class WebhookIn(BaseModel):
+class WebhookIn(RefusesNul):
     model_config = ConfigDict(extra="forbid")
     url: str = Field(min_length=8, max_length=2000, description="http(s) URL to POST events to")
     events: list[str] = Field(

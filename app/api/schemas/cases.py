@@ -20,6 +20,7 @@ from pydantic import (
 from app.api.schemas.codes import ShortText
 from app.api.schemas.manifest import ManifestIn
 from app.api.schemas.shipments import AssessmentOut
+from app.api.schemas.text import RefusesNul
 
 MAX_EVIDENCE = 200
 MAX_COVERS = 500
@@ -45,7 +46,7 @@ ManifestPath = Annotated[
 ]
 
 
-class Strict(BaseModel):
+class Strict(RefusesNul):
     model_config = ConfigDict(extra="forbid")
 
 

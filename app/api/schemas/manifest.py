@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from app.api.schemas.codes import CountryCode, CurrencyCode, HtsCode, LongText, ShortText
+from app.api.schemas.text import RefusesNul
 
 MAX_LINES = 999
 MAX_TIERS = 10
@@ -23,7 +24,7 @@ Reference = Annotated[
 ]
 
 
-class Strict(BaseModel):
+class Strict(RefusesNul):
     model_config = ConfigDict(extra="forbid", str_max_length=2000)
 
 
