@@ -97,6 +97,22 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     _execute(connection, _recordset_insert(table, tuple(rows[0]), (), None), rows)
 
 
+def insert_rows_and_commit(
+    connection: Connection, table: Table, rows: Sequence[dict[str, Any]]
+) -> None:
+    """`insert_rows`, then COMMIT in the same round trip on PostgreSQL. Only for the last
+    write of a transaction. The caller still commits its session, which then has nothing
+    left to send (psycopg skips COMMIT on an idle connection). Elsewhere the caller's commit
+    does the committing."""
+    if connection.dialect.name != "postgresql":
+        insert_rows(connection, table, rows)
+        return
+    driver = connection.connection.driver_connection
+    with pipelined(connection):
+        insert_rows(connection, table, rows)
+        driver.commit()  # type: ignore[union-attr]
+
+
 def insert_new_rows(
     connection: Connection,
     table: Table,

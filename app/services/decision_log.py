@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.db.base import table_of, utcnow
-from app.db.bulk import insert_rows
+from app.db.bulk import insert_rows, insert_rows_and_commit
 from app.db.models import Decision, Shipment
 from app.jsonutil import canonical_json
 from app.services.principal import Principal
@@ -110,11 +110,13 @@ _DECISION_COLUMNS = tuple(column.key for column in _DECISIONS.columns)
 _CHAIN_HEAD = select(_DECISIONS.c.seq, _DECISIONS.c.hash).order_by(_DECISIONS.c.seq.desc()).limit(1)
 
 
-def append_decisions(session: Session, drafts: Sequence[Decision]) -> None:
+def append_decisions(session: Session, drafts: Sequence[Decision], *, commit: bool = False) -> None:
     """Link drafts onto the chain head, in order, and insert them in one statement.
 
     The caller's other rows must already be flushed (foreign keys), and the caller commits:
     the chain lock is held from here to that commit, so nothing else belongs in between.
+    With `commit`, the records are the transaction's last write and the COMMIT travels with
+    them (one round trip less under the lock); the caller's commit then sends nothing.
     The drafts stay out of the session; they come back filled in, to be read, not saved.
     """
     if not drafts:
@@ -130,11 +132,11 @@ def append_decisions(session: Session, drafts: Sequence[Decision]) -> None:
         seq += 1
         draft.seq, draft.prev_hash, draft.recorded_at = seq, prev_hash, recorded_at
         draft.hash = prev_hash = decision_hash(draft)
-    insert_rows(
-        connection,
-        _DECISIONS,
-        [{name: getattr(draft, name) for name in _DECISION_COLUMNS} for draft in drafts],
-    )
+    rows = [{name: getattr(draft, name) for name in _DECISION_COLUMNS} for draft in drafts]
+    if commit:
+        insert_rows_and_commit(connection, _DECISIONS, rows)
+    else:
+        insert_rows(connection, _DECISIONS, rows)
 
 
 def record_decision(session: Session, *, shipment: Shipment, **fields: Any) -> Decision:

@@ -265,7 +265,8 @@ def write_new_shipments(session: Session, news: Sequence[NewShipment]) -> list[b
 def insert_shipment_rows(session: Session, news: Sequence[NewShipment]) -> None:
     """Every row but the shipments' own (already inserted), then the decision records.
 
-    The caller commits; the chain lock taken by `append_decisions` is held until then."""
+    The caller commits (on PostgreSQL the records may have committed already, see below);
+    the chain lock taken by `append_decisions` is held until then."""
     tables: tuple[tuple[Any, list[dict[str, Any]]], ...] = (
         (ShipmentLine, [row for new in news for row in new.lines]),
         (ShipmentParty, [row for new in news for row in new.parties]),
@@ -282,7 +283,9 @@ def insert_shipment_rows(session: Session, news: Sequence[NewShipment]) -> None:
         targets = subscribers(session, importer_id, event_type_for_decision("assessment"))
         if targets:
             targets_by_importer[importer_id] = targets
-    append_decisions(session, [new.decision for new in news])
+    # Without webhook events the decision records are the last write: their COMMIT goes
+    # with them, and the chain lock is released one round trip sooner.
+    append_decisions(session, [new.decision for new in news], commit=not targets_by_importer)
     for new in news:
         targets = targets_by_importer.get(new.shipment.importer_id, [])
         if targets:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from app.db.bulk import insert_rows
 from app.db.models import (
     Assessment,
     AssessmentCitation,
@@ -24,7 +25,7 @@ from app.db.models import (
     ShipmentParty,
 )
 from app.db.session import make_engine, make_sessionmaker
-from app.services import batch
+from app.services import batch, decision_log
 from app.services.decision_log import verify_chain
 from app.services.shipment_rows import NewShipment
 from app.settings import Settings
@@ -148,15 +149,22 @@ def test_an_item_that_cannot_be_stored_fails_alone(
         refused.update(new.shipment.id for new in news if new.shipment.reference == bad)
 
         # Every row is written, then the commit fails (as on a lost connection): the
-        # whole transaction must go.
+        # whole transaction must go. On PostgreSQL the COMMIT travels with the decision
+        # records (insert_rows_and_commit); elsewhere it is the session's.
         def refuse() -> None:
             raise DBAPIError("COMMIT", None, RuntimeError("simulated commit failure"))
 
+        def insert_then_refuse(connection: Any, table: Any, rows: Any) -> None:
+            insert_rows(connection, table, rows)
+            refuse()
+
         session.commit = refuse  # type: ignore[method-assign]
-        try:
-            return real_write(session, news)
-        finally:
-            del session.commit
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(decision_log, "insert_rows_and_commit", insert_then_refuse)
+            try:
+                return real_write(session, news)
+            finally:
+                del session.commit
 
     monkeypatch.setattr(batch, "write_new_shipments", write)
     monkeypatch.setattr(batch, "CHUNK_SIZE", 2)  # chunks: [0, 1], [2, 3], [4]
