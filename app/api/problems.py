@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.schemas.text import NUL_ERROR
@@ -144,8 +146,30 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _database_error(exc: Exception) -> BaseException | None:
+    """The driver's error behind `exc`, if it is a database error."""
+    if isinstance(exc, DBAPIError):
+        return exc.orig if exc.orig is not None else exc
+    module = type(exc).__module__
+    return exc if module.startswith(("psycopg", "sqlite3")) else None
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled_error", path=request.url.path, exc_info=exc)
+    driver_error = _database_error(exc)
+    if driver_error is None:
+        log.error("unhandled_error", path=request.url.path, exc_info=exc)
+    else:
+        # The server's message can quote row values (DETAIL, CONTEXT: a reference, a piece
+        # of the manifest's JSON): log the error's class, its SQLSTATE and where it came
+        # from, not its text.
+        log.error(
+            "unhandled_database_error",
+            path=request.url.path,
+            error=type(exc).__name__,
+            driver_error=type(driver_error).__name__,
+            sqlstate=getattr(driver_error, "sqlstate", None),
+            stack="".join(traceback.format_tb(exc.__traceback__)),
+        )
     return problem_response(
         500,
         "internal-error",
