@@ -159,6 +159,29 @@ def _execute(
         return cursor.fetchall() if cursor.description is not None else []
 
 
+class DeferredRows:
+    """A query sent inside `pipelined`: its rows can be read once the block has ended."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        try:
+            return list(self._cursor.fetchall())
+        finally:
+            self._cursor.close()
+
+
+def deferred_query(connection: Connection, sql: str, params: dict[str, Any]) -> DeferredRows:
+    """Run a read on PostgreSQL's driver cursor, typically inside `pipelined`, so it shares
+    the block's round trip. (PostgreSQL only: SQLite has no pipeline to share.)"""
+    driver = connection.connection.driver_connection
+    cursor = driver.cursor()  # type: ignore[union-attr]
+    with driver_errors(connection, sql):
+        cursor.execute(sql, params)
+    return DeferredRows(cursor)
+
+
 @contextmanager
 def pipelined(connection: Connection) -> Iterator[None]:
     """Send the `insert_rows` statements made inside in one round trip (PostgreSQL's

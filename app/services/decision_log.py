@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from app.db.base import table_of, utcnow
-from app.db.bulk import insert_rows, insert_rows_and_commit
+from app.db.bulk import DeferredRows, deferred_query, insert_rows, insert_rows_and_commit
 from app.db.models import Decision, Shipment
 from app.jsonutil import canonical_json
 from app.services.principal import Principal
@@ -110,23 +110,52 @@ _DECISION_COLUMNS = tuple(column.key for column in _DECISIONS.columns)
 _CHAIN_HEAD = select(_DECISIONS.c.seq, _DECISIONS.c.hash).order_by(_DECISIONS.c.seq.desc()).limit(1)
 
 
-def append_decisions(session: Session, drafts: Sequence[Decision], *, commit: bool = False) -> None:
+@dataclass(frozen=True)
+class ChainHead:
+    seq: int
+    hash: str
+
+
+def chain_head_of(rows: Sequence[tuple[Any, ...]]) -> ChainHead:
+    return ChainHead(0, GENESIS_HASH) if not rows else ChainHead(rows[0][0], rows[0][1])
+
+
+def locked_head_query(connection: Connection) -> DeferredRows:
+    """Take the chain lock and read the head (PostgreSQL), as a query that can share a
+    pipeline's round trip; read its rows with `chain_head_of`. The lock is held until the
+    transaction ends."""
+    return deferred_query(
+        connection, "SELECT seq, hash FROM uflpa_chain_head(%(k)s)", {"k": CHAIN_LOCK_KEY}
+    )
+
+
+def append_decisions(
+    session: Session,
+    drafts: Sequence[Decision],
+    *,
+    commit: bool = False,
+    head: ChainHead | None = None,
+) -> None:
     """Link drafts onto the chain head, in order, and insert them in one statement.
 
     The caller's other rows must already be flushed (foreign keys), and the caller commits:
     the chain lock is held from here to that commit, so nothing else belongs in between.
     With `commit`, the records are the transaction's last write and the COMMIT travels with
     them (one round trip less under the lock); the caller's commit then sends nothing.
+    `head` is given when the caller has already locked the chain and read its head in
+    this transaction (`locked_head_query`, sent with its other statements).
     The drafts stay out of the session; they come back filled in, to be read, not saved.
     """
     if not drafts:
         return
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        last = connection.execute(_PG_LOCKED_HEAD, {"k": CHAIN_LOCK_KEY}).first()
-    else:  # SQLite: the transaction already holds the database's write lock (BEGIN IMMEDIATE)
-        last = connection.execute(_CHAIN_HEAD).first()
-    seq, prev_hash = (0, GENESIS_HASH) if last is None else (last.seq, last.hash)
+    if head is None:
+        if connection.dialect.name == "postgresql":
+            last = connection.execute(_PG_LOCKED_HEAD, {"k": CHAIN_LOCK_KEY}).first()
+        else:  # SQLite: the transaction already holds the database's write lock
+            last = connection.execute(_CHAIN_HEAD).first()
+        head = chain_head_of([] if last is None else [tuple(last)])
+    seq, prev_hash = head.seq, head.hash
     recorded_at = utcnow()  # stamped under the lock, so time order and chain order agree
     for draft in drafts:
         seq += 1

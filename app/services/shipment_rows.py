@@ -29,9 +29,21 @@ from app.db.models import (
 )
 from app.domain.assessment import Assessment, Recommendation
 from app.domain.manifest import Manifest, iter_inputs, iter_parties
-from app.services.decision_log import append_decisions, decision_draft
+from app.services.decision_log import (
+    ChainHead,
+    append_decisions,
+    chain_head_of,
+    decision_draft,
+    locked_head_query,
+)
 from app.services.principal import Principal
-from app.services.webhooks import enqueue_for_decision, event_type_for_decision, subscribers
+from app.services.webhooks import (
+    enqueue_for_decision,
+    event_type_for_decision,
+    subscribed,
+    subscribers,
+    subscribers_query,
+)
 
 
 class ShipmentStatus:
@@ -267,6 +279,8 @@ def insert_shipment_rows(session: Session, news: Sequence[NewShipment]) -> None:
 
     The caller commits (on PostgreSQL the records may have committed already, see below);
     the chain lock taken by `append_decisions` is held until then."""
+    if not news:
+        return  # all resends: nothing to write, and no reason to take the chain lock
     tables: tuple[tuple[Any, list[dict[str, Any]]], ...] = (
         (ShipmentLine, [row for new in news for row in new.lines]),
         (ShipmentParty, [row for new in news for row in new.parties]),
@@ -275,17 +289,35 @@ def insert_shipment_rows(session: Session, news: Sequence[NewShipment]) -> None:
         (AssessmentCitation, [row for new in news for row in new.citations]),
     )
     connection = session.connection()
-    with pipelined(connection):
+    event_type = event_type_for_decision("assessment")
+    importers = sorted({new.shipment.importer_id for new in news})
+    targets_by_importer: dict[uuid.UUID, list[uuid.UUID]] = {}
+    head: ChainHead | None = None
+    if connection.dialect.name == "postgresql":
+        # One round trip: every table's rows, the webhook subscribers, and the chain lock
+        # with the head (taken last, so it is held no longer than before).
+        with pipelined(connection):
+            for model, rows in tables:
+                insert_rows(connection, table_of(model), rows)
+            queries = {importer: subscribers_query(connection, importer) for importer in importers}
+            head_query = locked_head_query(connection)
+        for importer, query in queries.items():
+            targets = subscribed(query.rows(), event_type)
+            if targets:
+                targets_by_importer[importer] = targets
+        head = chain_head_of(head_query.rows())
+    else:
         for model, rows in tables:
             insert_rows(connection, table_of(model), rows)
-    targets_by_importer: dict[uuid.UUID, list[uuid.UUID]] = {}
-    for importer_id in {new.shipment.importer_id for new in news}:
-        targets = subscribers(session, importer_id, event_type_for_decision("assessment"))
-        if targets:
-            targets_by_importer[importer_id] = targets
+        for importer in importers:
+            targets = subscribers(session, importer, event_type)
+            if targets:
+                targets_by_importer[importer] = targets
     # Without webhook events the decision records are the last write: their COMMIT goes
     # with them, and the chain lock is released one round trip sooner.
-    append_decisions(session, [new.decision for new in news], commit=not targets_by_importer)
+    append_decisions(
+        session, [new.decision for new in news], commit=not targets_by_importer, head=head
+    )
     for new in news:
         targets = targets_by_importer.get(new.shipment.importer_id, [])
         if targets:

@@ -22,18 +22,20 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Connection, Dialect, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.base import table_of, utcnow
+from app.db.bulk import DeferredRows, deferred_query
 from app.db.models import (
     Decision,
     Importer,
@@ -302,7 +304,25 @@ _SUBSCRIBERS = (
 
 def subscribers(session: Session, importer_id: uuid.UUID, event_type: str) -> list[uuid.UUID]:
     rows = session.connection().execute(_SUBSCRIBERS, {"importer_id": importer_id})
+    return subscribed(rows, event_type)
+
+
+def subscribed(rows: Iterable[Any], event_type: str) -> list[uuid.UUID]:
+    """The webhooks among (id, events) rows that want `event_type`."""
     return sorted({webhook_id for webhook_id, events in rows if event_type in events})
+
+
+def subscribers_query(connection: Connection, importer_id: uuid.UUID) -> DeferredRows:
+    """`subscribers` as a PostgreSQL query that can share a pipeline's round trip; read its
+    rows with `subscribed`."""
+    return deferred_query(
+        connection, _subscribers_sql(connection.dialect), {"importer_id": importer_id}
+    )
+
+
+@lru_cache(maxsize=4)
+def _subscribers_sql(dialect: Dialect) -> str:
+    return str(_SUBSCRIBERS.compile(dialect=dialect))
 
 
 def enqueue_event(
