@@ -46,7 +46,10 @@ class SharedInt(Protocol):
 def channel_pair() -> tuple[socket.socket, socket.socket]:
     """(supervisor end, worker end): message boundaries kept, one socket per message. A
     send waits at most SEND_TIMEOUT_SECONDS for a worker that has stopped reading."""
-    supervisor_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        supervisor_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    except OSError:  # platforms without SEQPACKET pairs (macOS): datagrams keep boundaries too
+        supervisor_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     supervisor_end.settimeout(SEND_TIMEOUT_SECONDS)
     return supervisor_end, worker_end
 

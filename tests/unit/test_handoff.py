@@ -177,3 +177,27 @@ def test_a_worker_that_stopped_reading_is_passed_over(listener: socket.socket) -
         assert len(clients) == 2
     finally:
         dispatcher.stop()
+
+
+def test_datagram_pairs_where_seqpacket_is_missing(
+    listener: socket.socket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_pair = socket.socketpair
+
+    def no_seqpacket(family: int, kind: int) -> tuple[socket.socket, socket.socket]:
+        if kind == socket.SOCK_SEQPACKET:
+            raise OSError("not supported here")  # as on macOS
+        return real_pair(family, kind)
+
+    monkeypatch.setattr(socket, "socketpair", no_seqpacket)
+    worker = _worker()
+    assert worker.end.type == socket.SOCK_DGRAM
+    dispatcher = _started(listener, [worker])
+    try:
+        client = _connect(listener)
+        handed = worker.received()
+        assert handed is not None
+        client.sendall(b"ping")
+        assert handed.recv(4) == b"ping"
+    finally:
+        dispatcher.stop()
