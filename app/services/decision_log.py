@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from app.db.base import table_of, utcnow
@@ -61,11 +61,6 @@ def decision_payload(row: Decision) -> dict[str, Any]:
 
 def decision_hash(row: Decision) -> str:
     return sha256_json(decision_payload(row))
-
-
-# Locks the chain and reads its head in one round trip (migration 0006 explains why a
-# function): the lock is held until commit, so every round trip inside it counts.
-_PG_LOCKED_HEAD = text("SELECT seq, hash FROM uflpa_chain_head(:k)")
 
 
 def decision_draft(
@@ -124,6 +119,8 @@ def locked_head_query(connection: Connection) -> DeferredRows:
     """Take the chain lock and read the head (PostgreSQL), as a query that can share a
     pipeline's round trip; read its rows with `chain_head_of`. The lock is held until the
     transaction ends."""
+    # One statement for both (migration 0006 explains why a function): the lock is held
+    # until commit, so every round trip inside it counts.
     return deferred_query(
         connection, "SELECT seq, hash FROM uflpa_chain_head(%(k)s)", {"k": CHAIN_LOCK_KEY}
     )
@@ -151,10 +148,9 @@ def append_decisions(
     connection = session.connection()
     if head is None:
         if connection.dialect.name == "postgresql":
-            last = connection.execute(_PG_LOCKED_HEAD, {"k": CHAIN_LOCK_KEY}).first()
+            head = chain_head_of(locked_head_query(connection).rows())
         else:  # SQLite: the transaction already holds the database's write lock
-            last = connection.execute(_CHAIN_HEAD).first()
-        head = chain_head_of([] if last is None else [tuple(last)])
+            head = chain_head_of([tuple(row) for row in connection.execute(_CHAIN_HEAD)])
     seq, prev_hash = head.seq, head.hash
     recorded_at = utcnow()  # stamped under the lock, so time order and chain order agree
     for draft in drafts:
