@@ -291,28 +291,24 @@ def insert_shipment_rows(session: Session, news: Sequence[NewShipment]) -> None:
     connection = session.connection()
     event_type = event_type_for_decision("assessment")
     importers = sorted({new.shipment.importer_id for new in news})
-    targets_by_importer: dict[uuid.UUID, list[uuid.UUID]] = {}
-    head: ChainHead | None = None
-    if connection.dialect.name == "postgresql":
-        # One round trip: every table's rows, the webhook subscribers, and the chain lock
-        # with the head (taken last, so it is held no longer than before).
-        with pipelined(connection):
-            for model, rows in tables:
-                insert_rows(connection, table_of(model), rows)
-            queries = {importer: subscribers_query(connection, importer) for importer in importers}
-            head_query = locked_head_query(connection)
-        for importer, query in queries.items():
-            targets = subscribed(query.rows(), event_type)
-            if targets:
-                targets_by_importer[importer] = targets
-        head = chain_head_of(head_query.rows())
-    else:
+    postgres = connection.dialect.name == "postgresql"
+    # On PostgreSQL one round trip carries every table's rows, the webhook subscribers and
+    # the chain lock with its head (taken last, so it is held no longer than before).
+    with pipelined(connection):
         for model, rows in tables:
             insert_rows(connection, table_of(model), rows)
-        for importer in importers:
-            targets = subscribers(session, importer, event_type)
-            if targets:
-                targets_by_importer[importer] = targets
+        if postgres:
+            queries = {importer: subscribers_query(connection, importer) for importer in importers}
+            head_query = locked_head_query(connection)
+    head: ChainHead | None = None
+    if postgres:
+        found = {
+            importer: subscribed(query.rows(), event_type) for importer, query in queries.items()
+        }
+        head = chain_head_of(head_query.rows())
+    else:
+        found = {importer: subscribers(session, importer, event_type) for importer in importers}
+    targets_by_importer = {importer: targets for importer, targets in found.items() if targets}
     # Without webhook events the decision records are the last write: their COMMIT goes
     # with them, and the chain lock is released one round trip sooner.
     append_decisions(
