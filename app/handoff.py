@@ -73,7 +73,7 @@ class Dispatcher:
     """Accepts on `listener` (in a thread of the supervisor) until it is closed."""
 
     listener: socket.socket
-    slots: list[WorkerSlot | None]
+    slots: list[WorkerSlot]
     _thread: threading.Thread | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -85,8 +85,7 @@ class Dispatcher:
         with self._lock:
             old = self.slots[index]
             self.slots[index] = slot
-        if old is not None:
-            old.channel.close()
+        old.channel.close()
 
     def stop(self) -> None:
         """Stop accepting and close the listener: later connections are refused, and those
@@ -136,15 +135,11 @@ class Dispatcher:
 
     def _all_ready(self) -> bool:
         with self._lock:
-            return all(slot is not None and slot.ready.value for slot in self.slots)
+            return all(slot.ready.value for slot in self.slots)
 
     def _least_busy(self, excluded: set[int]) -> WorkerSlot | None:
         with self._lock:
-            ready = [
-                slot
-                for slot in self.slots
-                if slot is not None and slot.ready.value and id(slot) not in excluded
-            ]
+            ready = [slot for slot in self.slots if slot.ready.value and id(slot) not in excluded]
         return min(ready, key=lambda slot: slot.open_connections, default=None)
 
 

@@ -100,13 +100,12 @@ def serve(host: str, port: int, workers: int, log_level: str) -> int:
 
 
 class _Workers:
-    """The worker processes and their hand-off slots."""
+    """The worker processes, started with their hand-off channels."""
 
-    def __init__(self, host: str, port: int, log_level: str, count: int) -> None:
+    def __init__(self, host: str, port: int, log_level: str) -> None:
         self._context = multiprocessing.get_context("spawn")
         self._args = (host, port, log_level)
         self.processes: list[multiprocessing.process.BaseProcess] = []
-        self.slots: list[WorkerSlot | None] = [None] * count
 
     def start(self, index: int) -> WorkerSlot:
         supervisor_end, worker_end = channel_pair()
@@ -140,7 +139,7 @@ def _supervise(host: str, port: int, workers: int, log_level: str) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
-    pool = _Workers(host, port, log_level, workers)
+    pool = _Workers(host, port, log_level)
     dispatcher = Dispatcher(listener, [pool.start(i) for i in range(workers)])
     dispatcher.start()
     log.info("serving", host=host, port=port, workers=workers, sockets="handoff")
