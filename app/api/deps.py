@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from app.api.ratelimit import KeyRateLimiter
+from app.api.schemas.text import NUL_REASON, holds_nul
 from app.errors import Forbidden, Unauthorized, Unprocessable
 from app.services.assessor import Assessor
 from app.services.group_writer import GroupWriter
@@ -155,15 +156,12 @@ async def reject_unknown_query_params(request: Request) -> None:
     if not request.query_params:
         return
     with_nul = sorted(
-        {name for name, value in request.query_params.multi_items() if "\x00" in value}
+        {name for name, value in request.query_params.multi_items() if holds_nul(value)}
     )
     if with_nul:  # PostgreSQL text cannot hold it: refuse it rather than fail the query
         raise Unprocessable(
             f"query parameter(s) with a NUL character: {', '.join(with_nul)}",
-            errors=[
-                {"field": name, "reason": "must not contain a NUL character (U+0000)"}
-                for name in with_nul
-            ],
+            errors=[{"field": name, "reason": NUL_REASON} for name in with_nul],
         )
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)

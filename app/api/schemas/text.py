@@ -13,6 +13,7 @@ from pydantic import BaseModel, model_validator
 from pydantic_core import PydanticCustomError
 
 NUL_ERROR = "nul_character"
+NUL_REASON = "must not contain a NUL character (U+0000)"
 
 
 def holds_nul(value: Any) -> bool:
@@ -31,9 +32,5 @@ class RefusesNul(BaseModel):
         if isinstance(data, dict):
             for name, value in data.items():
                 if holds_nul(value):
-                    raise PydanticCustomError(
-                        NUL_ERROR,
-                        "must not contain a NUL character (U+0000)",
-                        {"field": str(name)},
-                    )
+                    raise PydanticCustomError(NUL_ERROR, NUL_REASON, {"field": str(name)})
         return data
