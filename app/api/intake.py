@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.api.problems import json_path, validation_errors
+from app.api.problems import validation_errors
 from app.api.schemas.manifest import ManifestIn
 from app.services.batch import Invalid, Item, validation_problem
 from app.services.csv_manifests import CsvShipment, link_inputs, read_csv
@@ -34,11 +34,10 @@ def _csv_shipment_item(shipment: CsvShipment) -> dict[str, Any] | Invalid:
         return ManifestIn.model_validate(manifest).canonical()
     except ValidationError as exc:
         errors = []
-        for err in exc.errors():
-            path = json_path(err.get("loc", ()))
+        for error in validation_errors(exc.errors()):  # fields as JSON paths, then cells
+            path = error["field"]
             row, column = shipment.locate("" if path == "body" else path)
-            reason = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-            errors.append({"row": row, "field": column, "reason": reason})
+            errors.append({"row": row, "field": column, "reason": error["reason"]})
         return Invalid(validation_problem(sorted(errors, key=lambda e: e["row"])))
 
 

@@ -124,3 +124,22 @@ def test_a_query_parameter_with_a_nul_is_refused(client: TestClient, keys: dict[
     assert problem["errors"] == [
         {"field": "reference", "reason": "must not contain a NUL character (U+0000)"}
     ]
+
+
+def test_a_nul_in_a_csv_cell_names_its_row_and_column(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    reference = f"NUL-C-{uuid.uuid4().hex[:6]}"
+    header = "reference,importer,entry_date,country_of_origin,line_number,hts_code,description"
+    row = f"{reference},{IMPORTER},2026-11-20,VN,1,6109.10.0012,Cotton\x00 T-shirts"
+    response = client.post(
+        "/v1/shipments/import",
+        files={"file": ("s.csv", f"{header}\n{row}\n".encode(), "text/csv")},
+        headers=auth(keys["acme"]),
+    )
+    assert response.status_code == 200, response.text
+    (result,) = response.json()["results"]
+    assert result["status"] == 422
+    assert result["problem"]["errors"] == [
+        {"row": 2, "field": "description", "reason": "must not contain a NUL character (U+0000)"}
+    ]
