@@ -42,7 +42,10 @@ def _may_print_differently(out: bytes) -> bool:
     """
     if b"0.0000" in out:
         return True
-    for marker in (b"e-", b"e+"):
+    # A "+" is rare in this data and one memchr finds it; searching for "e+" scanned the
+    # whole text at a third of that speed (the letter e is everywhere in words).
+    markers = (b"e-", b"e+") if b"+" in out else (b"e-",)
+    for marker in markers:
         at = out.find(marker)
         while at != -1:
             if at > 0 and out[at - 1] in _DIGITS and out[at + 2 : at + 3].isdigit():
