@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+import orjson
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from app.errors import (
     ServiceUnavailable,
     Unprocessable,
 )
-from app.jsonutil import canonical_json
+from app.jsonutil import canonical_json, dumps
 from app.services.assessor import Assessor
 from app.services.decision_log import record_draft
 from app.services.keys import get_or_create_importer
@@ -64,6 +65,13 @@ class NewAssessment:
     kind: str
     assessed_at: datetime
     result: dict[str, Any]
+    result_json: bytes  # `result` as JSON, already encoded for its row
+
+    def answer(self) -> orjson.Fragment:
+        """`assessment_dict(self)`, as JSON: the encoded result and this assessment's own
+        fields, joined without encoding the result a second time."""
+        own = dumps(_own_fields(self))
+        return orjson.Fragment(self.result_json[:-1] + b"," + own[1:])
 
 
 @dataclass(frozen=True)
@@ -81,18 +89,30 @@ class ShipmentView:
             "created_at": s.created_at,
             "updated_at": s.updated_at,
             "manifest": s.manifest,
-            "assessment": None if self.assessment is None else assessment_dict(self.assessment),
+            "assessment": _assessment_answer(self.assessment),
         }
 
 
-def assessment_dict(row: AssessmentFields) -> dict[str, Any]:
+def _own_fields(row: AssessmentFields) -> dict[str, Any]:
+    """What an answer adds to the stored result (never keys of the result itself)."""
     return {
-        **row.result,
         "id": str(row.id),
         "sequence": row.sequence,
         "kind": row.kind,
         "assessed_at": row.assessed_at,
     }
+
+
+def assessment_dict(row: AssessmentFields) -> dict[str, Any]:
+    return {**row.result, **_own_fields(row)}
+
+
+def _assessment_answer(row: AssessmentFields | None) -> dict[str, Any] | orjson.Fragment | None:
+    if row is None:
+        return None
+    if isinstance(row, NewAssessment):
+        return row.answer()
+    return assessment_dict(row)
 
 
 def body_sha256(canonical_manifest: dict[str, Any]) -> str:
@@ -198,6 +218,7 @@ def new_view(new: NewShipment) -> ShipmentView:
         kind=values["kind"],
         assessed_at=values["assessed_at"],
         result=values["result"],
+        result_json=new.result_json,
     )
     return ShipmentView(new.shipment, assessment)
 

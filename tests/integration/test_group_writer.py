@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -25,13 +26,14 @@ from app.db.models import (
 )
 from app.domain.manifest_codec import manifest_from_dict
 from app.errors import ServiceUnavailable
+from app.jsonutil import dumps
 from app.ruleset.loader import load_ruleset
 from app.services.assessor import Assessor
 from app.services.decision_log import verify_chain
 from app.services.group_writer import GroupWriter
 from app.services.principal import SYSTEM
-from app.services.shipment_rows import NewShipment, new_shipment
-from app.services.shipments import body_sha256
+from app.services.shipment_rows import NewShipment, new_shipment, write_new_shipments
+from app.services.shipments import ShipmentView, body_sha256, latest_assessment, new_view
 from tests.api.conftest import example_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -175,3 +177,20 @@ def test_write_and_store_give_up_with_503_when_no_group_commits_in_time(
         asyncio.run(writer.store(new))
     with sessions() as session:
         assert counts(session, new.shipment.id) == (0, 0, 0, 0, 0, 0)
+
+
+def test_a_new_shipments_answer_is_byte_for_byte_what_reading_it_back_answers(
+    sessions: sessionmaker[Session], assessor: Assessor, importer_id: uuid.UUID
+) -> None:
+    """The 201 answer joins the already-encoded result to the assessment's own fields;
+    it must say exactly what the stored rows say when read back."""
+    new = build(assessor, importer_id, f"ANSWER-{uuid.uuid4().hex[:8]}")
+    with sessions() as session:
+        assert write_new_shipments(session, [new]) == [True]
+    answered = dumps(new_view(new).to_dict())
+    with sessions() as session:
+        stored = session.get(Shipment, new.shipment.id)
+        assert stored is not None
+        read_back = dumps(ShipmentView(stored, latest_assessment(session, stored.id)).to_dict())
+    assert answered == read_back
+    assert orjson.loads(answered)["assessment"]["findings"]  # the result is really in it
