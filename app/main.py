@@ -58,11 +58,12 @@ def _group_writer_engine(settings: Settings, shared: Engine) -> Engine:
     it returns its connection to the pool: in the shared pool the writer's statements were
     planned afresh on two executions in three (about a tenth of PostgreSQL's time per
     submission). Its failure path writes one shipment at a time, in the same thread, so
-    one connection is all it uses. SQLite has no statement planning to save and one file
-    to share: the writer keeps the shared engine there."""
+    one connection is all it uses. No ping before each group (a round trip per group): the
+    writer retries a group once when its connection turns out to be lost. SQLite has no
+    statement planning to save and one file to share: the writer keeps the shared engine."""
     if settings.is_sqlite:
         return shared
-    return make_engine(settings.resolved_database_url, pool_size=1, max_overflow=0)
+    return make_engine(settings.resolved_database_url, pool_size=1, max_overflow=0, pre_ping=False)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -11,8 +11,16 @@ from app.jsonutil import dumps_str
 
 
 def make_engine(
-    url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    echo: bool = False,
+    pre_ping: bool = True,
 ) -> Engine:
+    """`pre_ping`: test each connection with a round trip when it leaves the pool (a
+    connection the database has dropped is then replaced before use). A caller that
+    retries on a lost connection itself can spare that round trip."""
     # hide_parameters: an error's text must not quote row values (manifest data) into logs.
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -29,7 +37,7 @@ def make_engine(
         echo=echo,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         json_serializer=dumps_str,
         hide_parameters=True,
     )

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.errors import ServiceUnavailable
@@ -160,6 +161,18 @@ class GroupWriter:
             self._finish(pending, stored=was_stored)
 
     def _commit(self, news: list[NewShipment]) -> list[bool]:
+        try:
+            return self._commit_once(news)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        # The connection was lost (a database restart, a network cut), and SQLAlchemy has
+        # discarded it: once more, on a new one. Had the lost COMMIT gone through after
+        # all, the shipments are found stored, and answered as resends.
+        log.warning("group writer connection lost; retrying on a new one", size=len(news))
+        return self._commit_once(news)
+
+    def _commit_once(self, news: list[NewShipment]) -> list[bool]:
         with self._sessions() as session:
             return write_new_shipments(session, news)
 
