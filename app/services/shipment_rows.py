@@ -22,7 +22,6 @@ from app.db.bulk import insert_new_rows, insert_rows, pipelined
 from app.db.models import Assessment as AssessmentRow
 from app.db.models import (
     AssessmentCitation,
-    Decision,
     Shipment,
     ShipmentInput,
     ShipmentLine,
@@ -33,6 +32,7 @@ from app.domain.manifest import Manifest, iter_inputs, iter_parties
 from app.jsonutil import dumps
 from app.services.decision_log import (
     ChainHead,
+    DecisionRecord,
     append_decisions,
     chain_head_of,
     decision_draft,
@@ -122,7 +122,7 @@ def assessment_decision(
     *,
     kind: str,
     actor: Principal,
-) -> Decision:
+) -> DecisionRecord:
     """The decision-record draft for an assessment (initial, rebuttal or re-screen);
     `assessment` is the row's columns, as `assessment_values` returns them."""
     return decision_draft(
@@ -148,7 +148,7 @@ class NewShipment:
     (never added to a session) so responses and webhook events read it as usual."""
 
     shipment: Shipment
-    decision: Decision
+    decision: DecisionRecord
     lines: list[dict[str, Any]] = field(default_factory=list)
     parties: list[dict[str, Any]] = field(default_factory=list)
     inputs: list[dict[str, Any]] = field(default_factory=list)

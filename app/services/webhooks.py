@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,7 +37,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.base import table_of, utcnow
 from app.db.bulk import DeferredRows, deferred_query
 from app.db.models import (
-    Decision,
     Importer,
     OutboxEvent,
     Shipment,
@@ -390,8 +389,30 @@ def decision_subscribers(
     return subscribers(session, shipment.importer_id, event_type_for_decision(decision_kind))
 
 
+class DecisionFields(Protocol):
+    """What an event tells of a decision record: a stored row or a just-appended draft."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def risk_score(self) -> int | None: ...
+    @property
+    def grounds(self) -> list[str]: ...
+    @property
+    def hash(self) -> str: ...
+    @property
+    def assessment_id(self) -> uuid.UUID | None: ...
+
+
 def enqueue_for_decision(
-    session: Session, shipment: Shipment, decision: Decision, targets: Sequence[uuid.UUID]
+    session: Session,
+    shipment: Shipment,
+    decision: DecisionFields,
+    targets: Sequence[uuid.UUID],
 ) -> None:
     """One outbox event per decision record, for the subscribers found beforehand (none:
     no write). Runs in the decision's transaction: an event exists iff its decision does."""
