@@ -18,6 +18,7 @@ from app.domain.memo import Memo
 
 # Distinct (fields, country, identifiers) of scanned nodes kept per rule set: a few MB.
 SCAN_MEMO_SIZE = 20_000
+EVIDENCE_MEMO_SIZE = 5_000  # distinct (general items, sectors per line) combinations
 
 
 class Needs(StrEnum):
@@ -179,6 +180,11 @@ class EvidenceRules:
     when_high_risk: tuple[str, ...]
     high_risk_levels: frozenset[str]
     review: ReviewRules
+    # required_evidence's answers for these rules (tuples of assessment.RequiredEvidence;
+    # typed loosely: assessment imports this module). Not part of the rules' identity.
+    answers: Memo[Any] = field(
+        default_factory=lambda: Memo(EVIDENCE_MEMO_SIZE), compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ that can change the answer is part of the key."""
 from __future__ import annotations
 
 from app.domain.engine import scan_party
+from app.domain.evidence import required_evidence
 from app.domain.manifest import Party
 from app.domain.memo import Memo
 from app.domain.rules import RuleSet
@@ -53,3 +54,33 @@ def test_country_field_and_identifiers_are_part_of_the_key(rules: RuleSet) -> No
     assert not scans[3].nexus and scans[4].nexus
     assert scans[5].nexus and not scans[6].nexus
     assert scans[8] != scans[0]  # the hit names the field it came from
+
+
+def test_repeated_evidence_lists_match_fresh_ones(rules: RuleSet) -> None:
+    """The required-evidence memo answers exactly as freshly loaded rules do, and what
+    decides the general items (presumption, risk level) and each line's sectors are all
+    part of its key."""
+    fresh = load_ruleset(RULES_DIR)
+    cotton, solar = rules.sectors.sectors[0], rules.sectors.sectors[1]
+    high = sorted(rules.evidence.high_risk_levels)[0]
+    cases = [
+        (True, "low", {0: [cotton]}),
+        (False, "low", {0: [cotton]}),
+        (False, high, {0: [cotton]}),
+        (True, "low", {0: [cotton], 1: [cotton]}),
+        (True, "low", {1: [cotton]}),
+        (True, "low", {0: [cotton, solar]}),
+        (True, "low", {}),
+    ]
+    answers = []
+    for presumption, level, by_line in cases:
+        first = required_evidence(rules.evidence, presumption, level, by_line)
+        again = required_evidence(rules.evidence, presumption, level, by_line)
+        assert again is first  # served from the memo
+        fresh_sectors = {
+            li: [fresh.sectors.sectors[rules.sectors.sectors.index(s)] for s in bucket]
+            for li, bucket in by_line.items()
+        }
+        assert required_evidence(fresh.evidence, presumption, level, fresh_sectors) == first
+        answers.append(first)
+    assert len(set(answers)) == len(answers)  # every case is answered differently
