@@ -81,13 +81,23 @@ def _check_aware(row: dict[str, Any]) -> None:
 def driver_errors(connection: Connection, what: str) -> Iterator[None]:
     """Raise the driver's errors as SQLAlchemy's (IntegrityError, OperationalError...), as
     `Connection.execute` would, so callers catch one family. Parameters are never shown:
-    they hold manifest data."""
+    they hold manifest data. A lost connection is invalidated, as `Connection.execute`
+    would, so the pool replaces it, and the error says so (`connection_invalidated`)."""
     dbapi = connection.dialect.loaded_dbapi
     try:
         yield
     except dbapi.Error as exc:
+        lost = connection.dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)
+        if lost:
+            connection.invalidate(exc)
         raise DBAPIError.instance(
-            what, None, exc, dbapi.Error, hide_parameters=True, dialect=connection.dialect
+            what,
+            None,
+            exc,
+            dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=lost,
+            dialect=connection.dialect,
         ) from exc
 
 

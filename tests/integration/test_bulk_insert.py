@@ -207,3 +207,20 @@ def test_insert_new_rows_skips_taken_keys_and_returns_the_new(
             )
         ).one()
         assert kept == first[1]["id"]  # the first writer's row stays
+
+
+def test_a_lost_connection_is_reported_invalidated(sessions: sessionmaker[Session]) -> None:
+    """As `Connection.execute` would: the pool drops the connection and the error says so,
+    which is what the group writer's one retry looks for."""
+    with sessions() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("a server to lose the connection to")
+        shipment_id = _shipment(session)
+        session.commit()
+        backend = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with sessions() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        with pytest.raises(DBAPIError) as raised:
+            insert_rows(session.connection(), table_of(ShipmentLine), [_line(shipment_id, 0)])
+        assert raised.value.connection_invalidated
+        assert session.connection().invalidated
