@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from sqlalchemy import Select, and_, or_, select
@@ -40,21 +40,6 @@ from app.services.shipment_rows import (
 )
 
 
-class AssessmentFields(Protocol):
-    """What an answer shows of an assessment: a stored row, or a new one's values."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def sequence(self) -> int: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def assessed_at(self) -> datetime: ...
-    @property
-    def result(self) -> dict[str, Any]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class NewAssessment:
     """A just-built assessment for the answer, without a transient ORM row (whose set-up
@@ -64,8 +49,7 @@ class NewAssessment:
     sequence: int
     kind: str
     assessed_at: datetime
-    result: dict[str, Any]
-    result_json: bytes  # `result` as JSON, already encoded for its row
+    result_json: bytes  # the result, as JSON already encoded for its row
 
     def answer(self) -> orjson.Fragment:
         """`assessment_dict(self)`, as JSON: the encoded result and this assessment's own
@@ -77,7 +61,7 @@ class NewAssessment:
 @dataclass(frozen=True)
 class ShipmentView:
     shipment: Shipment
-    assessment: AssessmentFields | None
+    assessment: AssessmentRow | NewAssessment | None
 
     def to_dict(self) -> dict[str, Any]:
         s = self.shipment
@@ -93,7 +77,7 @@ class ShipmentView:
         }
 
 
-def _own_fields(row: AssessmentFields) -> dict[str, Any]:
+def _own_fields(row: AssessmentRow | NewAssessment) -> dict[str, Any]:
     """What an answer adds to the stored result (never keys of the result itself)."""
     return {
         "id": str(row.id),
@@ -103,11 +87,13 @@ def _own_fields(row: AssessmentFields) -> dict[str, Any]:
     }
 
 
-def assessment_dict(row: AssessmentFields) -> dict[str, Any]:
+def assessment_dict(row: AssessmentRow) -> dict[str, Any]:
     return {**row.result, **_own_fields(row)}
 
 
-def _assessment_answer(row: AssessmentFields | None) -> dict[str, Any] | orjson.Fragment | None:
+def _assessment_answer(
+    row: AssessmentRow | NewAssessment | None,
+) -> dict[str, Any] | orjson.Fragment | None:
     if row is None:
         return None
     if isinstance(row, NewAssessment):
@@ -217,7 +203,6 @@ def new_view(new: NewShipment) -> ShipmentView:
         sequence=values["sequence"],
         kind=values["kind"],
         assessed_at=values["assessed_at"],
-        result=values["result"],
         result_json=new.result_json,
     )
     return ShipmentView(new.shipment, assessment)
