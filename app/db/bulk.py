@@ -9,9 +9,10 @@ Elsewhere (SQLite) rows go through SQLAlchemy's executemany.
 
 The recordset goes to the driver as orjson's bytes, as they are; JSON columns go as
 texts (decoding a 32 kB document costs microseconds; having PostgreSQL check the UTF-8 of
-bytes instead cost it more). The JSON path skips SQLAlchemy's bind processors, so rows must hold only what orjson writes the way the column reads it: text,
-numbers, booleans, UUIDs, `Decimal`, timezone-aware date-times, and dicts or lists for
-JSON columns (stored as orjson wrote them, the same text `json_serializer` would give).
+bytes instead cost it more). The JSON path skips SQLAlchemy's bind processors, so rows
+must hold only what orjson writes the way the column reads it: text, numbers, booleans,
+UUIDs, `Decimal`, timezone-aware date-times, and dicts or lists for JSON columns (stored
+as orjson wrote them, the same text `json_serializer` would give).
 """
 
 from __future__ import annotations
