@@ -6,12 +6,18 @@ runs at registration and again at every delivery. At delivery the name is resolv
 every address is checked, and the connection goes to a checked address (the dispatcher pins
 it): resolving again to connect would let a DNS-rebinding attacker answer the check with a
 public address and the connection with 127.0.0.1.
+
+Behind an egress proxy (the standard `https_proxy`, `http_proxy`, `all_proxy` and
+`no_proxy` variables) the proxy makes the connection and resolves the name itself, so the
+check here still refuses names that resolve to internal addresses, but pinning is the
+proxy's to do: it must refuse internal destinations of its own.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 
@@ -77,3 +83,36 @@ def private_destination_reason(url: str) -> str | None:
     except (OSError, UnicodeError):
         return None
     return None
+
+
+def proxy_for(scheme: str, host: str, proxies: Mapping[str, str]) -> str | None:
+    """The proxy a request to `host` over `scheme` goes through, or None for a direct
+    connection. `proxies` is as `urllib.request.getproxies_environment()` reads the standard
+    variables: a proxy per scheme, "all" for any scheme, and "no" (`no_proxy`) for the hosts
+    reached directly."""
+    proxy = proxies.get(scheme) or proxies.get("all")
+    if not proxy or _bypassed(host, proxies.get("no", "")):
+        return None
+    return proxy
+
+
+def _bypassed(host: str, no_proxy: str) -> bool:
+    """Whether `no_proxy` names `host`, as curl reads it: "*", a name (which covers its
+    subdomains; a leading "." or "*." is the same), an address or a network (10.0.0.0/8)."""
+    host = host.lower().strip("[]")
+    for entry in no_proxy.lower().split(","):
+        entry = entry.strip().strip("[]")
+        if entry.startswith("*."):
+            entry = entry[1:]
+        entry = entry.lstrip(".")
+        if not entry:
+            continue
+        if entry == "*" or host == entry or host.endswith("." + entry):
+            return True
+        if _is_ip_literal(host) and "/" in entry:
+            try:
+                if ipaddress.ip_address(host) in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                continue
+    return False

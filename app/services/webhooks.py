@@ -19,16 +19,18 @@ import hmac
 import json
 import random
 import secrets
+import ssl
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Protocol
 from urllib.parse import urlsplit
+from urllib.request import getproxies_environment
 
 import httpx
 from sqlalchemy import Connection, Dialect, bindparam, or_, select, update
@@ -49,6 +51,7 @@ from app.logs import get_logger
 from app.services.destinations import (
     RefusedDestination,
     private_destination_reason,
+    proxy_for,
     resolve_destination,
 )
 from app.services.principal import Principal, Role
@@ -502,6 +505,10 @@ class DispatchSettings:
     allow_private: bool = False  # deliver to loopback/private addresses (tests, closed networks)
 
 
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
 class Dispatcher:
     """Claims due deliveries and sends them. Safe to run in several processes at once:
     PostgreSQL claims with FOR UPDATE SKIP LOCKED; SQLite's BEGIN IMMEDIATE serialises the
@@ -512,24 +519,47 @@ class Dispatcher:
         self,
         sessions: sessionmaker[Session],
         settings: DispatchSettings,
-        client: httpx.Client | None = None,
+        *,
+        verify: ssl.SSLContext | bool = True,
+        proxies: Mapping[str, str] | None = None,
     ) -> None:
+        """`proxies` as `urllib.request.getproxies_environment()` gives them (the default):
+        the egress proxy, if any, for each scheme, and `no_proxy`. `verify` is for tests."""
         self._sessions = sessions
         self._settings = settings
-        # No keep-alive: requests go to a pinned IP address (see `send`), and httpcore pools
-        # connections by scheme, address and port, so a kept-alive TLS connection verified
-        # for one host name could otherwise carry a request for another name on that address.
-        self._client = client or httpx.Client(
-            timeout=httpx.Timeout(settings.timeout_seconds),
-            follow_redirects=False,
-            limits=httpx.Limits(max_keepalive_connections=0),
-            # Receivers are other parties' servers: accept none of their cookies, so
-            # nothing one sets is sent on to another.
-            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
-        )
+        self._verify = verify
+        self._proxies = dict(getproxies_environment() if proxies is None else proxies)
+        self._clients: dict[str | None, httpx.Client] = {}
+
+    def _client(self, proxy: str | None) -> httpx.Client:
+        """The client for direct connections (None) or for those through `proxy`. Proxies
+        are only ever the ones `proxy_for` chose (httpx's own reading of the environment
+        is off): httpx would send pinned requests through a proxy too, and a TLS tunnel
+        through one checks the certificate against the pinned address, not the name."""
+        client = self._clients.get(proxy)
+        if client is None:
+            client = httpx.Client(
+                timeout=httpx.Timeout(self._settings.timeout_seconds),
+                follow_redirects=False,
+                # No keep-alive: direct requests go to a pinned IP address (see `send`), and
+                # httpcore pools connections by scheme, address and port, so a kept-alive TLS
+                # connection verified for one host name could otherwise carry a request for
+                # another name on that address.
+                limits=httpx.Limits(max_keepalive_connections=0),
+                # Receivers are other parties' servers: accept none of their cookies, so
+                # nothing one sets is sent on to another.
+                cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+                verify=self._verify,
+                proxy=proxy,
+                trust_env=False,
+            )
+            self._clients[proxy] = client
+        return client
 
     def close(self) -> None:
-        self._client.close()
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
 
     def claim(self) -> list[Claimed]:
         now = utcnow()
@@ -600,6 +630,7 @@ class Dispatcher:
             host = url.raw_host.decode("ascii")  # IDNA-encoded, as httpx would connect to it
         except (httpx.InvalidURL, UnicodeError) as exc:
             return None, f"invalid url: {exc}"[:500]
+        proxy = proxy_for(url.scheme, host, self._proxies)
         try:
             addresses = resolve_destination(
                 host, url.port, allow_private=self._settings.allow_private
@@ -607,13 +638,28 @@ class Dispatcher:
         except RefusedDestination as exc:
             return None, f"refused: {exc}"[:500]
         except (OSError, UnicodeError) as exc:
-            return None, f"ConnectError: cannot resolve {host}: {exc}"[:500]
+            if proxy is None:
+                return None, f"ConnectError: cannot resolve {host}: {exc}"[:500]
+            addresses = []  # behind a proxy, only the proxy may be able to resolve names
+        try:
+            client = self._client(proxy)
+        except (ImportError, ValueError) as exc:  # e.g. a socks:// proxy without socksio
+            # Not the proxy's URL: it may hold a user name and password.
+            return None, f"egress proxy unusable: {exc}"[:500]
+        if proxy is not None:
+            # By name: the proxy connects (CONNECT host:port for https, so TLS is checked
+            # end to end against the name); it resolves the name again itself.
+            request = client.build_request("POST", url, content=claimed.body, headers=headers)
+            try:
+                return self._post(client, request)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                return None, _describe(exc)
         error = "no address"
         for address in addresses:  # in order, to the next only if no connection was made
             # Built for the original URL, so Host (with a non-default port) and every other
             # header are what they always were; then only the address to connect to changes.
             # `sni_hostname` keeps TLS (SNI and the certificate's name check) on the host name.
-            request = self._client.build_request(
+            request = client.build_request(
                 "POST",
                 url,
                 content=claimed.body,
@@ -622,19 +668,27 @@ class Dispatcher:
             )
             request.url = url.copy_with(host=address)
             try:
-                # Only the status matters: the body is never read, so a receiver cannot
-                # hold the dispatcher with an endless or huge answer.
-                response = self._client.send(request, stream=True)
-                response.close()
+                return self._post(client, request)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                error = f"{type(exc).__name__}: {exc}"[:500]
-                continue
-            except httpx.HTTPError as exc:
-                return None, f"{type(exc).__name__}: {exc}"[:500]
-            if 200 <= response.status_code < 300:
-                return response.status_code, None
-            return response.status_code, f"HTTP {response.status_code}"
+                error = _describe(exc)
         return None, error
+
+    @staticmethod
+    def _post(client: httpx.Client, request: httpx.Request) -> tuple[int | None, str | None]:
+        """The status and the error to record; raises ConnectError or ConnectTimeout if no
+        connection was made (the caller may try another address)."""
+        try:
+            # Only the status matters: the body is never read, so a receiver cannot hold
+            # the dispatcher with an endless or huge answer.
+            response = client.send(request, stream=True)
+            response.close()
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            raise
+        except httpx.HTTPError as exc:
+            return None, _describe(exc)
+        if 200 <= response.status_code < 300:
+            return response.status_code, None
+        return response.status_code, f"HTTP {response.status_code}"
 
     def record(self, claimed: Claimed, status_code: int | None, error: str | None) -> str:
         now = utcnow()

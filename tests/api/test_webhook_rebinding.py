@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import sessionmaker
@@ -114,10 +113,14 @@ def claimed_for(url: str) -> Claimed:
     )
 
 
-def dispatcher(allow_private: bool, client: httpx.Client | None = None) -> Dispatcher:
-    # send() does not touch the database: an unbound sessionmaker is enough.
+def dispatcher(allow_private: bool, verify: ssl.SSLContext | bool = True) -> Dispatcher:
+    # send() does not touch the database: an unbound sessionmaker is enough. No proxy: the
+    # environment's (if any) must not decide these tests (test_webhook_proxy covers them).
     return Dispatcher(
-        sessionmaker(), DispatchSettings(timeout_seconds=5.0, allow_private=allow_private), client
+        sessionmaker(),
+        DispatchSettings(timeout_seconds=5.0, allow_private=allow_private),
+        verify=verify,
+        proxies={},
     )
 
 
@@ -238,8 +241,7 @@ def test_https_to_a_pinned_address_verifies_the_certificate_for_the_name(
     https_receiver = Receiver(tls=server_tls)
     net = FakeNetwork(monkeypatch, {"hooks.example.test": ["127.0.0.1"]})
     client_tls = ssl.create_default_context(cafile=str(cert))
-    client = httpx.Client(verify=client_tls, timeout=5.0, follow_redirects=False)
-    open_network = dispatcher(allow_private=True, client=client)
+    open_network = dispatcher(allow_private=True, verify=client_tls)
     try:
         status, error = open_network.send(
             claimed_for(f"https://hooks.example.test:{https_receiver.port}/hook")
