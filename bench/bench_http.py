@@ -72,13 +72,17 @@ class Connection:
         await self.reader.readexactly(length)
         return status
 
+    async def reopen(self) -> None:
+        self.close()
+        await self.open()
+
     def close(self) -> None:
         self.writer.close()
 
 
 async def drive(
     base: str, key: str, concurrency: int, seconds: float, warmup: int
-) -> tuple[list[float], Counter[int], float]:
+) -> tuple[list[float], Counter[int | str], float]:
     url = httpx.URL(base)
     host, port = url.host, url.port or 80
     connections = [Connection(host, port, key) for _ in range(concurrency)]
@@ -90,14 +94,21 @@ async def drive(
         if status != 201:
             raise SystemExit(f"warm-up request answered {status}")
     latencies: list[float] = []
-    errors: Counter[int] = Counter()
+    errors: Counter[int | str] = Counter()
     deadline = time.perf_counter() + seconds
 
     async def worker(connection: Connection) -> None:
         while time.perf_counter() < deadline:
             body = json.dumps(realistic_manifest(f"B-{uuid.uuid4().hex}")).encode()
             started = time.perf_counter()
-            status = await connection.post(body)
+            try:
+                status = await connection.post(body)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                # The server closed the connection (a restarted worker, a keep-alive
+                # timeout): counted, and the client carries on with a new one.
+                errors["connection lost"] += 1
+                await connection.reopen()
+                continue
             if status == 201:
                 latencies.append(time.perf_counter() - started)
             else:
@@ -155,7 +166,7 @@ def main() -> None:
     print(
         f"database: {make_url(url).render_as_string(hide_password=True)}; workers={args.workers}; concurrency={args.concurrency}"
     )
-    refused = ", ".join(f"{count} x {status}" for status, count in sorted(errors.items()))
+    refused = ", ".join(f"{count} x {status}" for status, count in sorted(errors.items(), key=str))
     print(f"created: {n} in {elapsed:.1f}s; other answers: {refused or 'none'}")
     print(f"throughput: {n / elapsed:.0f} shipments/s (201 Created only)")
     server_cpu, postgres_cpu, client_cpu = (
