@@ -23,6 +23,7 @@ import ssl
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -505,8 +506,32 @@ class DispatchSettings:
     allow_private: bool = False  # deliver to loopback/private addresses (tests, closed networks)
 
 
+# Deliveries keep one connection per receiving host alive for a few seconds, so a burst
+# of events (a batch) costs one TCP and TLS handshake, not one per event. Shorter than the
+# idle timeouts servers commonly use (5 s and up), so the receiver rarely closes first.
+KEEPALIVE_SECONDS = 4.0
+MAX_CLIENTS = 32  # receiving hosts with a connection pool at once (least recent dropped)
+# An answer is read to its end (which lets its connection carry the next delivery) only if
+# it declares a length up to this; otherwise it is never read and its connection closed.
+MAX_ANSWER_BYTES = 64 * 1024
+
+
 def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _read_short_answer(response: httpx.Response) -> None:
+    """Only the status of an answer matters. A short one of declared length is read so the
+    connection can be kept; an endless, chunked or long one is left unread, and closing
+    the response closes its connection, so no answer can hold the dispatcher."""
+    declared = response.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > MAX_ANSWER_BYTES:
+        return
+    try:
+        for _ in response.iter_raw():
+            pass
+    except httpx.HTTPError:
+        return  # the status is known; the connection is closed with the response
 
 
 class Dispatcher:
@@ -529,23 +554,30 @@ class Dispatcher:
         self._settings = settings
         self._verify = verify
         self._proxies = dict(getproxies_environment() if proxies is None else proxies)
-        self._clients: dict[str | None, httpx.Client] = {}
+        self._clients: OrderedDict[tuple[str | None, str], httpx.Client] = OrderedDict()
 
-    def _client(self, proxy: str | None) -> httpx.Client:
-        """The client for direct connections (None) or for those through `proxy`. Proxies
-        are only ever the ones `proxy_for` chose (httpx's own reading of the environment
+    def _client(self, proxy: str | None, host: str) -> httpx.Client:
+        """The client for deliveries to `host`, directly (proxy None) or through `proxy`.
+
+        One client per host name, so a kept-alive connection only ever carries requests for
+        the name it was opened (and its TLS certificate checked) for: direct requests go to
+        a pinned address (see `send`), and httpcore pools connections by scheme, address
+        and port, so in a shared pool two names on one address would share connections.
+        Proxies are only the ones `proxy_for` chose (httpx's own reading of the environment
         is off): httpx would send pinned requests through a proxy too, and a TLS tunnel
         through one checks the certificate against the pinned address, not the name."""
-        client = self._clients.get(proxy)
+        key = (proxy, host)
+        client = self._clients.pop(key, None)
         if client is None:
+            while len(self._clients) >= MAX_CLIENTS:
+                _, least_recent = self._clients.popitem(last=False)
+                least_recent.close()
             client = httpx.Client(
                 timeout=httpx.Timeout(self._settings.timeout_seconds),
                 follow_redirects=False,
-                # No keep-alive: direct requests go to a pinned IP address (see `send`), and
-                # httpcore pools connections by scheme, address and port, so a kept-alive TLS
-                # connection verified for one host name could otherwise carry a request for
-                # another name on that address.
-                limits=httpx.Limits(max_keepalive_connections=0),
+                limits=httpx.Limits(
+                    max_keepalive_connections=1, keepalive_expiry=KEEPALIVE_SECONDS
+                ),
                 # Receivers are other parties' servers: accept none of their cookies, so
                 # nothing one sets is sent on to another.
                 cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
@@ -553,7 +585,7 @@ class Dispatcher:
                 proxy=proxy,
                 trust_env=False,
             )
-            self._clients[proxy] = client
+        self._clients[key] = client  # the most recently used last
         return client
 
     def close(self) -> None:
@@ -642,7 +674,7 @@ class Dispatcher:
                 return None, f"ConnectError: cannot resolve {host}: {exc}"[:500]
             addresses = []  # behind a proxy, only the proxy may be able to resolve names
         try:
-            client = self._client(proxy)
+            client = self._client(proxy, host)
         except (ImportError, ValueError) as exc:  # e.g. a socks:// proxy without socksio
             # Not the proxy's URL: it may hold a user name and password.
             return None, f"egress proxy unusable: {exc}"[:500]
@@ -678,14 +710,15 @@ class Dispatcher:
         """The status and the error to record; raises ConnectError or ConnectTimeout if no
         connection was made (the caller may try another address)."""
         try:
-            # Only the status matters: the body is never read, so a receiver cannot hold
-            # the dispatcher with an endless or huge answer.
             response = client.send(request, stream=True)
-            response.close()
         except (httpx.ConnectError, httpx.ConnectTimeout):
             raise
         except httpx.HTTPError as exc:
             return None, _describe(exc)
+        try:
+            _read_short_answer(response)
+        finally:
+            response.close()
         if 200 <= response.status_code < 300:
             return response.status_code, None
         return response.status_code, f"HTTP {response.status_code}"

@@ -295,3 +295,41 @@ def test_a_name_rebound_after_registration_is_refused_and_recorded(
     assert delivery["last_error"].startswith("refused: rebind.example.test resolves to 127.0.0.1")
     assert receiver.requests == []
     assert net.to(receiver.port) == []
+
+
+def test_deliveries_to_one_host_share_a_kept_alive_connection(
+    monkeypatch: pytest.MonkeyPatch, receiver: Receiver
+) -> None:
+    """A burst of events to one receiver costs one connection (one TLS handshake), also when
+    the receiver answers with a short body, which is read to its end for that."""
+    FakeNetwork(monkeypatch, {"hooks.example.test": ["127.0.0.1"]})
+    receiver.answer = b'{"received": true}'
+    open_network = dispatcher(allow_private=True)
+    url = f"http://hooks.example.test:{receiver.port}/hook"
+    try:
+        outcomes = [open_network.send(claimed_for(url)) for _ in range(3)]
+    finally:
+        open_network.close()
+    assert outcomes == [(200, None)] * 3
+    assert len(receiver.requests) == 3
+    assert len(set(receiver.peers)) == 1
+
+
+def test_two_names_on_one_address_never_share_a_connection(
+    monkeypatch: pytest.MonkeyPatch, receiver: Receiver
+) -> None:
+    """Connections are pinned to an address, but each was opened (and its certificate
+    checked) for one name: a request for another name on that address gets its own."""
+    FakeNetwork(monkeypatch, {"a.example.test": ["127.0.0.1"], "b.example.test": ["127.0.0.1"]})
+    open_network = dispatcher(allow_private=True)
+    try:
+        for name in ("a", "b", "a", "b"):
+            claimed = claimed_for(f"http://{name}.example.test:{receiver.port}/hook")
+            assert open_network.send(claimed) == (200, None)
+    finally:
+        open_network.close()
+    hosts = [headers["host"].split(".")[0] for headers, _ in receiver.requests]
+    assert hosts == ["a", "b", "a", "b"]
+    connection_of = dict(zip(receiver.peers, hosts, strict=True))
+    assert len(connection_of) == 2  # one connection per name, each reused
+    assert sorted(connection_of.values()) == ["a", "b"]

@@ -1,5 +1,5 @@
-"""What a webhook receiver answers cannot hurt the dispatcher: the body is never read (an
-endless or huge answer does not hold it) and no cookie a receiver sets is sent on."""
+"""What a webhook receiver answers cannot hurt the dispatcher: an endless or huge body is
+never read (it does not hold the dispatcher) and no cookie a receiver sets is sent on."""
 
 from __future__ import annotations
 

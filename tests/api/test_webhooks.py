@@ -25,22 +25,28 @@ SECRET = "test-secret-0123456789abcdef"
 
 
 class Receiver:
-    """A tiny HTTP server on 127.0.0.1 (HTTPS with `tls`) that records every request and
-    answers `status`."""
+    """A tiny HTTP/1.1 server on 127.0.0.1 (HTTPS with `tls`) that records every request
+    and the connection it came on, and answers `status` with the body `answer`."""
 
     def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.status = 200
+        self.answer = b""
         self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.peers: list[int] = []  # the client's port for each request: its connection
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real receivers do
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
                 receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                receiver.peers.append(self.client_address[1])
                 self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(receiver.answer)))
                 self.end_headers()
+                self.wfile.write(receiver.answer)
 
             def log_message(self, *_args: Any) -> None:
                 return
