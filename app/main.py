@@ -38,6 +38,7 @@ from app.services.bootstrap import AssessorRegistry
 from app.services.group_writer import GroupWriter
 from app.services.principal_cache import PrincipalCache
 from app.services.replay import Replayer, ScreenerCache
+from app.services.reports import package_renderer
 from app.services.storage import FileSystemStore
 from app.settings import Settings
 
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             stop.set()
             group_writer.stop()
+            app.state.package_renderer.close()
             if background is not None:
                 background.stop()
             if writer_engine is not engine:
@@ -150,6 +152,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.query_params_by_route = {}
     app.state.rate_limiter = KeyRateLimiter(settings.rate_limit, settings.rate_limit_storage)
     app.state.document_store = FileSystemStore(settings.resolved_documents_dir)
+    # Its processes start on the first download, not here.
+    app.state.package_renderer = package_renderer(settings)
     install_problem_handlers(app)
     app.add_middleware(
         RequestContextMiddleware,

@@ -71,6 +71,25 @@ class Settings(BaseSettings):
         le=1000,
         description="Threads per worker for blocking request work (database, assessment).",
     )
+    package_renderers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Processes per worker that lay out rebuttal-package PDFs (seconds of "
+        "CPU each, kept out of the worker that serves submissions).",
+    )
+    package_render_queue: int = Field(
+        default=4,
+        ge=0,
+        le=1000,
+        description="Package downloads per worker that may wait for a renderer; one more "
+        "is answered 503 with Retry-After.",
+    )
+    package_render_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a download waits for its package before a 503.",
+    )
 
     run_background_workers: bool = Field(
         default=True,

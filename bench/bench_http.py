@@ -81,7 +81,12 @@ class Connection:
 
 
 async def drive(
-    base: str, key: str, concurrency: int, seconds: float, warmup: int
+    base: str,
+    key: str,
+    concurrency: int,
+    seconds: float,
+    warmup: int,
+    package: tuple[str, int, Counter[int], list[float]] | None = None,
 ) -> tuple[list[float], Counter[int | str], float]:
     url = httpx.URL(base)
     host, port = url.host, url.port or 80
@@ -114,12 +119,68 @@ async def drive(
             else:
                 errors[status] += 1
 
+    downloads = []
+    if package is not None:
+        url, clients, outcomes, package_latencies = package
+        downloads = [
+            download_packages(url, key, deadline, outcomes, package_latencies)
+            for _ in range(clients)
+        ]
     started = time.perf_counter()
+    downloading = [asyncio.create_task(download) for download in downloads]
     await asyncio.gather(*(worker(c) for c in connections))
     elapsed = time.perf_counter() - started
+    await asyncio.gather(*downloading)  # the last ones end after the intake run
     for connection in connections:
         connection.close()
     return sorted(latencies), errors, elapsed
+
+
+MINIMAL_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def package_url(base: str, key: str) -> str:
+    """A detained shipment (the bench manifest) with an applicability rebuttal citing one
+    uploaded exhibit: the URL of its rebuttal package."""
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+        shipment = client.post("/v1/shipments", json=realistic_manifest("PKG-BENCH"))
+        shipment.raise_for_status()
+        document = client.post(
+            "/v1/documents", files={"file": ("invoice.pdf", MINIMAL_PDF, "application/pdf")}
+        )
+        document.raise_for_status()
+        shipment_id = shipment.json()["id"]
+        evidence = {
+            "type": "G-06",
+            "title": "Invoices",
+            "covers": ["lines[0].inputs[0]"],
+            "document_ids": [document.json()["id"]],
+        }
+        rebuttal = client.post(
+            f"/v1/shipments/{shipment_id}/rebuttals",
+            json={"kind": "applicability", "narrative": "See Exhibit 1.", "evidence": [evidence]},
+        )
+        rebuttal.raise_for_status()
+    return f"{base}/v1/shipments/{shipment_id}/rebuttals/{rebuttal.json()['id']}/package"
+
+
+async def download_packages(
+    url: str, key: str, deadline: float, outcomes: Counter[int], latencies: list[float]
+) -> None:
+    """One auditor downloading the package again and again until `deadline`."""
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=600) as client:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            response = await client.get(url)
+            outcomes[response.status_code] += 1
+            if response.status_code == 200:
+                latencies.append(time.perf_counter() - started)
+            else:
+                await asyncio.sleep(1)
 
 
 def own_cpu() -> float:
@@ -137,6 +198,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--port", type=int, default=8790)
+    parser.add_argument(
+        "--package-clients",
+        type=int,
+        default=0,
+        help="auditors downloading a rebuttal package (PDF) over and over during the run",
+    )
     args = parser.parse_args()
 
     url = args.database_url or fresh_postgres(args.pg_server, "uflpa_bench")
@@ -149,8 +216,18 @@ def main() -> None:
         postgres_before = {pid: cpu_seconds([pid]) for pid in processes_named("postgres")}
         cpu_before = (cpu_seconds(server_pids), sum(postgres_before.values()), own_cpu())
         per_process_before = [cpu_seconds([pid]) for pid in server_pids]
+        package_outcomes: Counter[int] = Counter()
+        package_latencies: list[float] = []
+        package = None
+        if args.package_clients:
+            package = (
+                package_url(base, key),
+                args.package_clients,
+                package_outcomes,
+                package_latencies,
+            )
         latencies, errors, elapsed = asyncio.run(
-            drive(base, key, args.concurrency, args.seconds, warmup=20)
+            drive(base, key, args.concurrency, args.seconds, warmup=20, package=package)
         )
         # Backends started during the run (pool growth) count whole: all their time is in it.
         postgres_after = cpu_seconds(processes_named("postgres"))
@@ -187,6 +264,13 @@ def main() -> None:
             *(1000 * percentile(latencies, q) for q in (50, 95, 99, 100))
         )
     )
+    if args.package_clients:
+        package_latencies.sort()
+        answers = ", ".join(f"{n} x {status}" for status, n in sorted(package_outcomes.items()))
+        print(
+            f"package downloads by {args.package_clients} clients: {answers or 'none'}; "
+            f"p50 {percentile(package_latencies, 50):.1f} s"
+        )
 
 
 if __name__ == "__main__":

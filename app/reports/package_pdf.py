@@ -750,6 +750,11 @@ def package_maps(report: ShipmentReport) -> list[MapImage]:
     return maps
 
 
+def warm_up() -> None:
+    """Import WeasyPrint and let it discover the fonts: seconds, once per process."""
+    render_pdf("<p>warm-up</p>")
+
+
 def build_package_pdf(report: ShipmentReport) -> bytes:
     """Maps, checks and layout in one call: what the package endpoint serves."""
     return render_pdf(package_html(report, package_maps(report), run_checks(report)))

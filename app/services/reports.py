@@ -28,12 +28,14 @@ from app.reports.model import (
     ShipmentFacts,
     ShipmentReport,
 )
-from app.reports.package_pdf import build_package_pdf
+from app.reports.package_pdf import build_package_pdf, warm_up
 from app.reports.package_zip import OpenDocument, iter_package_zip
 from app.reports.supply_map import render, supply_map_dot
 from app.services.cases import case_deadlines, current_state, get_rebuttal, today_utc
+from app.services.package_renderer import PackageRenderer
 from app.services.principal import Principal
 from app.services.shipments import assessment_dict, get_shipment, latest_assessment
+from app.settings import Settings
 
 
 def _manifest_as_of(session: Session, shipment: Shipment, sequence: int | None) -> dict[str, Any]:
@@ -215,12 +217,21 @@ def rebuttal_checks(report: ShipmentReport) -> dict[str, Any]:
     return run_checks(report).to_dict()
 
 
-def package_pdf(report: ShipmentReport) -> bytes:
-    """The rebuttal package PDF (Graphviz + WeasyPrint; seconds for a large shipment)."""
-    return build_package_pdf(report)
+def package_renderer(settings: Settings) -> PackageRenderer:
+    """Lays out package PDFs (Graphviz + WeasyPrint; seconds, tens of seconds for a large
+    shipment) in their own processes: `PackageRenderer.render(report)`."""
+    return PackageRenderer(
+        build_package_pdf,
+        warm_up,
+        processes=settings.package_renderers,
+        queue=settings.package_render_queue,
+        timeout=settings.package_render_timeout_seconds,
+    )
 
 
-def package_zip_stream(report: ShipmentReport, open_document: OpenDocument) -> Iterator[bytes]:
-    """The PDF plus every exhibit file, streamed; `open_document(sha256)` reads the store."""
-    pdf = build_package_pdf(report)
+def package_zip_stream(
+    pdf: bytes, report: ShipmentReport, open_document: OpenDocument
+) -> Iterator[bytes]:
+    """The package PDF plus every exhibit file, streamed; `open_document(sha256)` reads
+    the store."""
     return iter_package_zip(pdf, report.shipment.reference, report.exhibits, open_document)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -10,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.reports.model import ShipmentReport
+from app.services.package_renderer import PackageRenderer
 from tests.api.conftest import assert_problem, auth, example_manifest
 from tests.api.helpers_cases import pdf, upload
 from tests.reports.conftest import needs_dot, needs_pdf
@@ -272,6 +275,47 @@ def test_package_zip_over_http(
         assert archive.read(names[0]).startswith(b"%PDF")
     bad = client.get(url.replace("zip", "docx"), headers=auth(keys["acme"]))
     assert_problem(bad, 422)
+
+
+def slow_package(_report: Any) -> bytes:
+    """Stands in for the PDF layout in the renderer process (module-level: it is pickled)."""
+    time.sleep(2)
+    return b"%PDF-slow"
+
+
+def no_warm_up() -> None:
+    return None
+
+
+def test_package_downloads_beyond_the_queue_get_503_with_retry_after(
+    client: TestClient, keys: dict[str, str], rebuttal: dict[str, Any]
+) -> None:
+    """One renderer, no queue: while it lays out one package, the next download is
+    refused at once with a problem and Retry-After, and served once the renderer is free."""
+    app_state = client.app.state  # type: ignore[attr-defined]
+    regular = app_state.package_renderer
+    app_state.package_renderer = PackageRenderer(
+        slow_package, no_warm_up, processes=1, queue=0, timeout=30
+    )
+    url = f"/v1/shipments/{rebuttal['shipment']}/rebuttals/{rebuttal['id']}/package"
+    try:
+        first: list[Any] = []
+        downloading = threading.Thread(
+            target=lambda: first.append(client.get(url, headers=auth(keys["acme"])))
+        )
+        downloading.start()
+        time.sleep(1)
+        refused = client.get(url, headers=auth(keys["auditor"]))
+        downloading.join()
+        served = client.get(url, headers=auth(keys["auditor"]))
+    finally:
+        app_state.package_renderer.close()
+        app_state.package_renderer = regular
+    problem = assert_problem(refused, 503)
+    assert problem["type"] == "urn:uflpa:problem:service-unavailable"
+    assert refused.headers["retry-after"] == "30"
+    assert first[0].status_code == 200 and first[0].content == b"%PDF-slow"
+    assert served.status_code == 200
 
 
 def test_an_exception_request_carries_its_condition_review_into_the_package(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import PrincipalDep, SessionDep, SettingsDep
@@ -15,6 +15,7 @@ from app.api.schemas.problem import problem_responses
 from app.api.schemas.reports import ChecksOut
 from app.reports.package_zip import package_pdf_name
 from app.services import reports as service
+from app.services.package_renderer import PackageRenderer
 
 router = APIRouter(tags=["reports"])
 
@@ -82,6 +83,7 @@ def rebuttal_checks(
 def rebuttal_package(
     shipment_id: uuid.UUID,
     rebuttal_id: uuid.UUID,
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
@@ -91,20 +93,24 @@ def rebuttal_package(
     """CBP's applicability-review layout: cover, contents, executive summary, supply-chain
     flow chart, exhibit index with SHA-256 and translations flagged, the answer to every
     finding, reviewer checks, and the assessment with its rule and list versions. Takes
-    seconds: the PDF is laid out on request."""
+    seconds (tens of seconds for a large shipment): the PDF is laid out on request, in a
+    renderer process. When every renderer is busy and the queue is full: 503 with
+    Retry-After."""
     report = service.rebuttal_report(
         session, principal, shipment_id, rebuttal_id, response_days=settings.response_due_days
     )
     session.rollback()  # done reading; do not hold a transaction while rendering
+    renderer: PackageRenderer = request.app.state.package_renderer
+    pdf = renderer.render(report)
     name = package_pdf_name(report.shipment.reference)
     if format == "pdf":
         return Response(
-            content=service.package_pdf(report),
+            content=pdf,
             media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     return StreamingResponse(
-        service.package_zip_stream(report, store.open),
+        service.package_zip_stream(pdf, report, store.open),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{name.removesuffix(".pdf")}.zip"'},
     )
