@@ -1,6 +1,6 @@
 """Rebuttal-package PDFs are laid out in separate processes, a bounded number at a time.
 
-Laying out a package is seconds to tens of seconds of pure-Python CPU (measured: 24 s and
+Laying out a package is seconds to tens of seconds of CPU, mostly in Python (measured: 24 s and
 370 MB more memory for a 60-input shipment). Inside a worker it held the GIL from the
 requests the worker serves, so one auditor's download slowed every submission on that
 worker, and each concurrent download grew the worker by hundreds of MB. A process renders
