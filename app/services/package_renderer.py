@@ -7,8 +7,8 @@ worker, and each concurrent download grew the worker by hundreds of MB. A proces
 without touching the worker's GIL or memory; a bounded queue in front of it answers 503
 with Retry-After once full, rather than letting downloads pile up.
 
-A renderer process whose peak memory grew past `RECYCLE_ABOVE_BYTES` is replaced once
-idle (CPython rarely gives such memory back to the system), and a new one is warmed up
+A renderer process that holds more than `RECYCLE_ABOVE_BYTES` after a render is replaced
+once idle (CPython rarely gives such memory back to the system), and a new one is warmed up
 (WeasyPrint's import and font discovery) before it is needed.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import resource
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -52,10 +51,22 @@ def _ready() -> None:
     """A task that only makes the pool start (and warm up) its process now."""
 
 
+def _resident_bytes() -> int:
+    """This process's resident memory now (Linux; 0 elsewhere, so never recycled). Not
+    getrusage's peak: Linux carries a peak across fork and exec, so a renderer started by
+    a 450 MB worker would report 450 MB before doing anything."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def _render_and_measure(render: Render, report: Any) -> tuple[bytes, int]:
-    """In the renderer process: the PDF, and the process's peak memory so far (bytes)."""
+    """In the renderer process: the PDF, and how much memory the process holds after it
+    (bytes): CPython keeps most of what a large layout used."""
     pdf = render(report)
-    return pdf, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return pdf, _resident_bytes()
 
 
 class PackageRenderer:
@@ -82,7 +93,7 @@ class PackageRenderer:
         self._lock = threading.Lock()
         self._admitted = 0
         self._pool: ProcessPoolExecutor | None = None
-        self._grown = False  # a renderer process grew past RECYCLE_ABOVE_BYTES
+        self._grown = False  # a renderer process holds more than RECYCLE_ABOVE_BYTES
 
     def render(self, report: Any) -> bytes:
         with self._lock:
@@ -101,7 +112,7 @@ class PackageRenderer:
                 raise RendererUnavailable("the renderer process stopped; retry") from None
         future.add_done_callback(self._done)
         try:
-            pdf, peak = future.result(timeout=self._timeout)
+            pdf, resident = future.result(timeout=self._timeout)
         except FutureTimeout:
             # It goes on in its process and still counts against the queue until it ends.
             raise ServiceUnavailable(
@@ -114,7 +125,7 @@ class PackageRenderer:
                     self._pool = None  # the next render starts a new one
             log.warning("package_renderer_died")
             raise RendererUnavailable("the renderer process stopped; retry") from None
-        if peak > RECYCLE_ABOVE_BYTES:
+        if resident > RECYCLE_ABOVE_BYTES:
             with self._lock:
                 self._grown = True
                 self._recycle_if_idle()
