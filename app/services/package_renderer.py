@@ -17,6 +17,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -41,10 +42,25 @@ Render = Callable[[Any], bytes]
 RENDERER_NICENESS = 10
 
 
+ORPHAN_CHECK_SECONDS = 1.0
+
+
 def _start_renderer(warm_up: Callable[[], object]) -> None:
     """In each new renderer process, before its first task."""
+    threading.Thread(
+        target=_exit_when_orphaned, args=(os.getppid(),), name="orphan-check", daemon=True
+    ).start()
     os.nice(RENDERER_NICENESS)
     warm_up()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """A renderer outliving its worker (killed, out of memory, or stopped while this one
+    was starting) would hold its memory for good: it ends itself instead. Nothing of its
+    own is lost: a render it was doing was for a request that died with the worker."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _ready() -> None:

@@ -7,9 +7,13 @@ covers over HTTP); they run in the renderer processes, so they are module-level.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,3 +135,44 @@ def test_a_grown_renderer_process_is_replaced_once_idle(
     assert renderer.render(("pid", None)).decode().split()[0] == first
     replaced, warmed, _ = renderer.render(("pid", None)).decode().split()
     assert replaced != first and warmed == "True"
+
+
+ORPHANING_WORKER = """
+import sys, time
+from app.services.package_renderer import PackageRenderer
+from tests.unit.test_package_renderer import dispatch, warm_up
+if __name__ == "__main__":
+    renderer = PackageRenderer(dispatch, warm_up, processes=1, queue=0, timeout=60)
+    print(renderer.render(("pid", None)).decode().split()[0], flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_renderer_ends_itself_when_its_worker_is_killed(tmp_path: Any) -> None:
+    """SIGKILL (or the OOM killer) gives the worker no chance to stop its renderer."""
+    script = tmp_path / "worker.py"
+    script.write_text(ORPHANING_WORKER)
+    root = Path(__file__).resolve().parents[2]
+    worker = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert worker.stdout is not None
+        renderer_pid = int(worker.stdout.readline())
+        os.kill(renderer_pid, 0)  # alive
+    finally:
+        worker.kill()
+        worker.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(renderer_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(renderer_pid, signal.SIGKILL)
+    pytest.fail("the renderer outlived its worker")
