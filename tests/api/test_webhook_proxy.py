@@ -19,7 +19,7 @@ from sqlalchemy.orm import sessionmaker
 from app.services.destinations import proxy_for
 from app.services.webhooks import Dispatcher, DispatchSettings
 from tests.api.test_webhook_rebinding import FakeNetwork, claimed_for, self_signed
-from tests.api.test_webhooks import SECRET, Receiver, independently_valid
+from tests.api.test_webhooks import SECRET, Receiver, independently_valid, read_request_head
 
 
 class Proxy:
@@ -44,12 +44,9 @@ class Proxy:
 
     def _serve(self, client: socket.socket) -> None:
         with client:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = client.recv(65536)
-                if not chunk:
-                    return
-                head += chunk
+            head = read_request_head(client)
+            if head is None:
+                return
             first_line = head.split(b"\r\n", 1)[0].decode()
             self.request_lines.append(first_line)
             method, target, _ = first_line.split(" ")

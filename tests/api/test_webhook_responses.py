@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.api.test_webhook_rebinding import claimed_for, dispatcher
+from tests.api.test_webhooks import read_request_head
 
 
 class EndlessReceiver:
@@ -35,12 +36,9 @@ class EndlessReceiver:
 
     def _answer(self, connection: socket.socket) -> None:
         with connection:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = connection.recv(65536)
-                if not chunk:
-                    return
-                head += chunk
+            head = read_request_head(connection)
+            if head is None:
+                return
             self.requests.append(head)
             connection.sendall(
                 b"HTTP/1.1 200 OK\r\nSet-Cookie: session=from-receiver; Path=/\r\n"

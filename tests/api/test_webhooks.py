@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import ssl
 import threading
 import time
@@ -22,6 +23,17 @@ from tests.api.conftest import auth, example_manifest
 
 IMPORTER = "Acme Apparel Inc"
 SECRET = "test-secret-0123456789abcdef"
+
+
+def read_request_head(connection: socket.socket) -> bytes | None:
+    """A raw request's bytes up to the end of its headers, or None if the client hung up."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return None
+        head += chunk
+    return head
 
 
 class Receiver:
