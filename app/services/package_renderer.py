@@ -38,10 +38,8 @@ Render = Callable[[Any], bytes]
 # Renderers yield the CPU to the workers serving submissions when both want it, and take
 # all of it when the workers are idle. Measured with 2 auditors downloading during a load
 # test (bench_http --package-clients 2): intake 208/s, p99 142 ms at equal priority;
-# 283-288/s, p99 108-114 ms at this one (each package then takes about a tenth longer).
+# 291-314/s, p99 104-117 ms at this one (each package then takes 15-25% longer).
 RENDERER_NICENESS = 10
-
-
 ORPHAN_CHECK_SECONDS = 1.0
 
 
