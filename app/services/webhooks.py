@@ -675,9 +675,10 @@ class Dispatcher:
             addresses = []  # behind a proxy, only the proxy may be able to resolve names
         try:
             client = self._client(proxy, host)
-        except (ImportError, ValueError) as exc:  # e.g. a socks:// proxy without socksio
-            # Not the proxy's URL: it may hold a user name and password.
-            return None, f"egress proxy unusable: {exc}"[:500]
+        except (ImportError, ValueError):  # a socks:// proxy (no socksio), a bad scheme
+            # Not httpx's message: it quotes the proxy's URL, and with it any password
+            # it could not recognise as one (user:secret@host without a scheme).
+            return None, "egress proxy unusable: only http:// and https:// proxies are supported"
         if proxy is not None:
             # By name: the proxy connects (CONNECT host:port for https, so TLS is checked
             # end to end against the name); it resolves the name again itself.

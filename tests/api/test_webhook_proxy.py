@@ -200,13 +200,22 @@ def test_no_proxy_hosts_are_reached_directly_at_the_pinned_address(
     assert net.to(receiver.port) == ["127.0.0.1"]
 
 
-def test_an_unusable_proxy_fails_the_delivery_without_naming_its_credentials() -> None:
-    socks = dispatcher({"https": "socks5://user:hunter2@proxy.example.test:1080"})
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        "socks5://user:hunter2@proxy.example.test:1080",
+        "ftp://user:hunter2@proxy.example.test:21",
+        "user:hunter2@proxy.example.test:3128",  # no scheme: httpx's error quotes it whole
+    ],
+)
+def test_an_unusable_proxy_fails_the_delivery_without_naming_its_credentials(proxy: str) -> None:
+    unusable = dispatcher({"https": proxy})
     try:
-        status, error = socks.send(claimed_for("https://93.184.216.34/hook"))
+        status, error = unusable.send(claimed_for("https://93.184.216.34/hook"))
     finally:
-        socks.close()
-    assert status is None and error is not None
+        unusable.close()
+    assert status is None
+    assert error == "egress proxy unusable: only http:// and https:// proxies are supported"
     assert "hunter2" not in error
 
 
