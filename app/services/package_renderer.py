@@ -126,7 +126,7 @@ class PackageRenderer:
                 raise RendererUnavailable("the renderer process stopped; retry") from None
         future.add_done_callback(self._done)
         try:
-            pdf, resident = future.result(timeout=self._timeout)
+            pdf, _resident = future.result(timeout=self._timeout)
         except FutureTimeout:
             # It goes on in its process and still counts against the queue until it ends.
             raise ServiceUnavailable(
@@ -139,10 +139,6 @@ class PackageRenderer:
                     self._pool = None  # the next render starts a new one
             log.warning("package_renderer_died")
             raise RendererUnavailable("the renderer process stopped; retry") from None
-        if resident > RECYCLE_ABOVE_BYTES:
-            with self._lock:
-                self._grown = True
-                self._recycle_if_idle()
         return pdf
 
     def _current_pool(self) -> ProcessPoolExecutor:
@@ -157,9 +153,16 @@ class PackageRenderer:
                 self._pool.submit(_ready)
         return self._pool
 
-    def _done(self, _future: Future[tuple[bytes, int]]) -> None:
+    def _done(self, future: Future[tuple[bytes, int]]) -> None:
+        """Every admitted render ends here (done, failed or timed out for its caller)."""
+        grown = (
+            not future.cancelled()
+            and future.exception() is None
+            and future.result()[1] > RECYCLE_ABOVE_BYTES
+        )
         with self._lock:
             self._admitted -= 1
+            self._grown = self._grown or grown
             self._recycle_if_idle()
 
     def _recycle_if_idle(self) -> None:
