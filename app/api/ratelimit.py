@@ -78,17 +78,20 @@ class LocalSlidingWindow:
 class KeyRateLimiter:
     def __init__(self, limit: str, storage_uri: str) -> None:
         self.item: RateLimitItem = parse(limit)
-        # Counting in this process's memory takes microseconds; a shared store (Redis) is a
-        # network round trip, which must not block the event loop.
-        self.in_memory = storage_uri.startswith("memory://")
         self._local = LocalSlidingWindow(self.item.amount, self.item.get_expiry())
         self._shared = (
             None
-            if self.in_memory
+            if storage_uri.startswith("memory://")
             else strategies.SlidingWindowCounterRateLimiter(
                 storage.storage_from_string(storage_uri)
             )
         )
+
+    @property
+    def in_memory(self) -> bool:
+        """Counting in this process's memory takes microseconds; a shared store (Redis) is
+        a network round trip, which must not block the event loop."""
+        return self._shared is None
 
     def check(self, key_id: str) -> None:
         now = time.time()
