@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pydantic import ValidationError
+
 from app.settings import Settings
 
 
@@ -546,7 +548,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
-    return func(args)
+    try:
+        return func(args)
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        # Which variable and why, without a traceback, and without the value given: it
+        # may be a secret (a database URL with its password).
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper()
+            print(f"uflpa: invalid setting UFLPA_{name}: {error['msg']}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

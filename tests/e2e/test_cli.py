@@ -81,3 +81,18 @@ def test_ofac_zip_upload_and_match(env: Path, capsys: pytest.CaptureFixture[str]
     assert top["list"] == "ofac_sdn" and top["entry_id"] == "29220" and top["band"] == "strong"
     assert main(["match", "Quanguo CHEN"]) == 0
     assert "29220" in capsys.readouterr().out
+
+
+def test_an_invalid_setting_is_named_without_a_traceback_or_its_value(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("UFLPA_PACKAGE_RENDERERS", "0")
+    monkeypatch.setenv("UFLPA_REQUEST_THREADS", "secret-looking-value")
+    assert main(["keys", "list"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "uflpa: invalid setting UFLPA_PACKAGE_RENDERERS: Input should be greater than or equal to 1"
+        in err
+    )
+    assert "uflpa: invalid setting UFLPA_REQUEST_THREADS: " in err
+    assert "secret-looking-value" not in err and "Traceback" not in err
